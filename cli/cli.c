@@ -1,0 +1,39 @@
+#include "commands.h"
+
+#include "common/status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int cli_error(int code, const char *subcommand)
+{
+    const char *msg = vkr_last_error();
+    fprintf(stderr, "vkreel %s: %s\n", subcommand, msg[0] ? msg : vkr_status_name(code));
+    if (code == VKR_E_USAGE)
+        fprintf(stderr, "Run 'vkreel %s --help' for usage.\n", subcommand);
+    return code;
+}
+
+int cli_usage(const char *subcommand, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "vkreel %s: ", subcommand);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    fprintf(stderr, "Run 'vkreel %s --help' for usage.\n", subcommand);
+    return VKR_E_USAGE;
+}

@@ -1,0 +1,10 @@
+/* PLACEHOLDER: replaced by the owner of this subcommand before it lands. */
+#include "commands.h"
+#include "common/status.h"
+#include <stdio.h>
+int cmd_plan(int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    fprintf(stderr, "vkreel plan: not built yet\n");
+    return VKR_E_INTERNAL;
+}
