@@ -609,6 +609,36 @@ static void test_random_boards(int n_boards)
     free(b);
 }
 
+/* Every integer rate 1..120 fps and the NTSC family, each with a 600 s board of
+ * 64 shots whose lengths are not whole microseconds, against every sample rate. */
+static void test_rate_sweep(void)
+{
+    static const int ntsc[][2] = {{24000, 1001}, {30000, 1001}, {60000, 1001}, {120000, 1001}};
+    static const int rates[] = {8000, 11025, 22050, 44100, 48000, 96000};
+    board *b = malloc(sizeof *b);
+    int bad = 0;
+    for (int f = 1; f <= 120 + 4 && b && bad < 3; f++) {
+        int num = f <= 120 ? f : ntsc[f - 121][0], den = f <= 120 ? 1 : ntsc[f - 121][1];
+        board_init(b, num, den, rates[f % 6]);
+        double left = VKR_STORYBOARD_MAX_SECONDS;
+        for (int i = 0; i < MAX_SHOTS - 1; i++) {
+            double d = rng_range(0.001, 2 * left / (MAX_SHOTS - i));
+            add_shot(b, d);
+            left -= d;
+        }
+        add_shot(b, left > 0.001 ? left : 0.001);
+        vkr_timeline tl;
+        CHECK_EQ_INT(vkr_timeline_build(&b->sb, &tl), VKR_OK);
+        if (check_timeline(&b->sb, &tl))
+            bad++, fprintf(stderr, "  ^ sweep at %d/%d fps\n", num, den);
+        /* 600 s, to within the rounding of 64 durations (and the 1 ms floor). */
+        CHECK(llabs(tl.duration_us - 600000000) <= 1064, "sweep total %" PRId64 " us",
+              tl.duration_us);
+        vkr_timeline_free(&tl);
+    }
+    free(b);
+}
+
 int main(void)
 {
     _Static_assert(LDBL_MANT_DIG >= 64, "the long double reference needs 64-bit mantissas");
@@ -618,6 +648,7 @@ int main(void)
     test_crossfades();
     test_tiny_shot_and_cues();
     test_errors();
-    test_random_boards(4000);
+    test_rate_sweep();
+    test_random_boards(20000);
     return check_summary("test_timeline");
 }
