@@ -610,9 +610,14 @@ static bool read_string(parser *p, const char **out, size_t *out_len)
                           "invalid UTF-8: sequence cut off by the end of the file (byte offset "
                           "%zu)",
                           (size_t)(p->s - p->begin));
-            } else {
+            } else if (bad == 0) {
                 report_at(p, p->line, p->col, false, "invalid UTF-8 byte 0x%02X at byte offset %zu",
                           *p->s, (size_t)(p->s - p->begin));
+            } else {
+                report_at(p, p->line, p->col, false,
+                          "invalid UTF-8: byte 0x%02X at byte offset %zu cannot follow 0x%02X "
+                          "(truncated sequence, overlong form or surrogate)",
+                          *p->s, (size_t)(p->s - p->begin), p->s[-(ptrdiff_t)bad]);
             }
             return false;
         }

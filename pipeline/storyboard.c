@@ -29,6 +29,9 @@
 #define MAX_ID_BYTES 64
 #define MAX_SEED 9007199254740991.0 /* 2^53 - 1: every seed is exact as a JSON number */
 #define DIAGS_MAX 1000              /* beyond this, problems are only counted */
+/* Times are compared at the timeline's microsecond precision, so that a sum
+ * like 1000 x 0.6 s is not rejected for a rounding error of 1e-13 s. */
+#define TIME_EPS 5e-7
 
 /* ---------------------------------------------------------------- diagnostics */
 
@@ -866,7 +869,7 @@ static void check_timeline(builder *b, const vkr_json *shots_node, const shot_in
     start[sb->n_shots] = t;
     sb->total_duration = t;
     size_t marks[3];
-    if (t > VKR_STORYBOARD_MAX_SECONDS) {
+    if (t > VKR_STORYBOARD_MAX_SECONDS + TIME_EPS) {
         marks[0] = vkr_jptr_push_key(&v->ptr, "shots", 5);
         diag_node(v, shots_node,
                   "expected shots lasting at most %g s in total, found %g s (the sum of the shot "
@@ -885,10 +888,10 @@ static void check_timeline(builder *b, const vkr_json *shots_node, const shot_in
         double half = s->transition_duration / 2;
         const char *where = NULL;
         double room = 0;
-        if (half > sb->shots[i - 1].duration) {
+        if (half > sb->shots[i - 1].duration + TIME_EPS) {
             where = "the previous shot";
             room = sb->shots[i - 1].duration;
-        } else if (half > s->duration) {
+        } else if (half > s->duration + TIME_EPS) {
             where = "this shot";
             room = s->duration;
         }
@@ -911,7 +914,7 @@ static void check_timeline(builder *b, const vkr_json *shots_node, const shot_in
         if (i + 1 < sb->n_shots && shots[i + 1].transition_ok &&
             sb->shots[i + 1].transition == VKR_TRANSITION_CROSSFADE)
             out = sb->shots[i + 1].transition_duration / 2;
-        if (in + out > sb->shots[i].duration) {
+        if (in + out > sb->shots[i].duration + TIME_EPS) {
             push_elem(v, "shots", i, "duration", marks);
             diag_node(v, member_or(shots[i].node, "duration"),
                       "expected a duration of at least %g s to hold the crossfade halves inside "
@@ -926,17 +929,19 @@ static void check_timeline(builder *b, const vkr_json *shots_node, const shot_in
         if (!cues[c].at_ok || !cues[c].duration_ok || !cues[c].shot_ok)
             continue;
         cue->start = cue->at + (cues[c].shot >= 0 ? start[cues[c].shot] : 0);
-        if (cue->start < 0 || cue->start + cue->duration > t) {
+        if (cue->start < -TIME_EPS || cue->start + cue->duration > t + TIME_EPS) {
             push_elem(v, "sfx", c, "at", marks);
             diag_node(v, member_or(cues[c].node, "at"),
                       "expected the cue to lie inside the clip (0 to %g s), found it from %g s to "
                       "%g s",
                       t, cue->start, cue->start + cue->duration);
             vkr_jptr_pop(&v->ptr, marks[0]);
+        } else if (cue->start < 0) {
+            cue->start = 0; /* within the tolerance: starts with the clip */
         }
     }
     for (int i = 0; i < sb->n_subtitles; i++) {
-        if (subs[i].ok && sb->subtitles[i].end > t) {
+        if (subs[i].ok && sb->subtitles[i].end > t + TIME_EPS) {
             push_elem(v, "subtitles", i, "end", marks);
             diag_node(v, member_or(subs[i].node, "end"),
                       "expected a subtitle end at most the clip length (%g s), found %g", t,
@@ -957,6 +962,14 @@ static bool put_sampler(cJSON *o, const char *key, const vkr_sampler_cfg *s)
     ok &= cJSON_AddNumberToObject(c, "steps", s->steps) != NULL;
     ok &= cJSON_AddNumberToObject(c, "guidance", s->guidance) != NULL;
     return ok;
+}
+
+/* Seeds are written as exact integers (cJSON would print large ones as %.15g). */
+static bool put_seed(cJSON *o, const char *key, uint64_t seed)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%llu", (unsigned long long)seed);
+    return cJSON_AddRawToObject(o, key, text) != NULL;
 }
 
 static bool put_opt_string(cJSON *o, const char *key, const char *s)
@@ -992,7 +1005,7 @@ static char *canonical_json(const vkr_storyboard *sb)
         ok &= put_opt_string(o, "video", sb->video_model);
         ok &= put_opt_string(o, "audio", sb->audio_model);
     }
-    ok &= cJSON_AddNumberToObject(r, "seed", (double)sb->seed) != NULL;
+    ok &= put_seed(r, "seed", sb->seed);
     if (sb->style_prompt || sb->style_negative_prompt) {
         o = cJSON_AddObjectToObject(r, "style");
         ok &= o != NULL;
@@ -1016,7 +1029,7 @@ static char *canonical_json(const vkr_storyboard *sb)
         ok &= cJSON_AddNumberToObject(e, "duration", s->duration) != NULL;
         ok &= cJSON_AddStringToObject(e, "prompt", s->prompt) != NULL;
         ok &= put_opt_string(e, "negative_prompt", s->negative_prompt);
-        ok &= cJSON_AddNumberToObject(e, "seed", (double)s->seed) != NULL;
+        ok &= put_seed(e, "seed", s->seed);
         ok &= put_sampler(e, "sampler", &s->sampler);
         cJSON *t = cJSON_AddObjectToObject(e, "transition");
         ok &= t != NULL;
@@ -1044,14 +1057,14 @@ static char *canonical_json(const vkr_storyboard *sb)
         ok &= cJSON_AddStringToObject(e, "prompt", c->prompt) != NULL;
         ok &= cJSON_AddNumberToObject(e, "gain_db", c->gain_db) != NULL;
         ok &= cJSON_AddNumberToObject(e, "pan", c->pan) != NULL;
-        ok &= cJSON_AddNumberToObject(e, "seed", (double)c->seed) != NULL;
+        ok &= put_seed(e, "seed", c->seed);
     }
     if (sb->has_music) {
         o = cJSON_AddObjectToObject(r, "music");
         ok &= o != NULL;
         ok &= cJSON_AddStringToObject(o, "prompt", sb->music_prompt) != NULL;
         ok &= cJSON_AddNumberToObject(o, "gain_db", sb->music_gain_db) != NULL;
-        ok &= cJSON_AddNumberToObject(o, "seed", (double)sb->music_seed) != NULL;
+        ok &= put_seed(o, "seed", sb->music_seed);
     }
     a = cJSON_AddArrayToObject(r, "subtitles");
     ok &= a != NULL;
