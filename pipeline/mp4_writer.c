@@ -526,7 +526,10 @@ int vkr_mp4_write_video(vkr_mp4_writer *w, const uint8_t *rgb, int stride)
         return w->status = av_fail(w, VKR_E_INTERNAL, ret, "video frame");
     const uint8_t *src[4] = {rgb, NULL, NULL, NULL};
     const int src_stride[4] = {stride, 0, 0, 0};
-    sws_scale(w->sws, src, src_stride, 0, w->p.height, w->vframe->data, w->vframe->linesize);
+    if (sws_scale(w->sws, src, src_stride, 0, w->p.height, w->vframe->data, w->vframe->linesize) !=
+        w->p.height)
+        return w->status = vkr_fail(VKR_E_INTERNAL, "%s: frame %lld: RGB -> yuv420p conversion failed",
+                                    w->out.final_path, (long long)w->frames_in);
     w->vframe->pts = w->frames_in++;
     int rc = encode(w, w->venc, w->vst, w->vframe);
     return w->status = rc;

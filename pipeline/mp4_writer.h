@@ -4,7 +4,9 @@
  * .srt and .vtt files are written next to the MP4 the same way.
  *
  * Usage: open, then feed the video frames in order and the audio samples (in
- * any mix: the muxer interleaves), then finish (or abort). Frames out = frames
+ * any mix: the muxer interleaves; feeding audio alongside the video keeps the
+ * file's chunks interleaved, all audio at the end still gives a valid file
+ * with up to 10 s of video buffered), then finish (or abort). Frames out = frames
  * in; audio samples are encoded exactly as fed (no padding: the AAC priming is
  * covered by the MP4 edit list, the last frame may be short).
  *

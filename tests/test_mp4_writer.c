@@ -124,6 +124,7 @@ typedef struct {
     int n_subs;
     int sidecars;
     int abort_after; /* >= 0: abort after this many frames */
+    int audio_last;  /* feed all audio after all video, in one call */
 } clip_spec;
 
 static int64_t samples_for(const clip_spec *c, int64_t frames)
@@ -165,7 +166,7 @@ static int write_clip(const char *path, const clip_spec *c, int64_t *fed_samples
         }
         make_frame(rgb, stride, k);
         rc = vkr_mp4_write_video(w, rgb, stride);
-        if (c->channels == 0 || rc)
+        if (c->channels == 0 || c->audio_last || rc)
             continue;
         int64_t end = samples_for(c, k + 1);
         while (fed < end && !rc) {
@@ -179,6 +180,16 @@ static int write_clip(const char *path, const clip_spec *c, int64_t *fed_samples
             rc = vkr_mp4_write_audio(w, pcm, n);
             fed += n;
         }
+    }
+    if (!rc && c->channels > 0 && c->audio_last) {
+        int64_t n = samples_for(c, c->n_frames);
+        float *all = malloc(sizeof(float) * (size_t)(n * c->channels));
+        for (int64_t i = 0; i < n; i++)
+            for (int ch = 0; ch < c->channels; ch++)
+                all[i * c->channels + ch] = tone(i, ch, 48000);
+        rc = vkr_mp4_write_audio(w, all, (int)n);
+        fed = n;
+        free(all);
     }
     free(rgb);
     free(pcm);
@@ -207,6 +218,8 @@ typedef struct {
     int64_t v_start, a_start;      /* stream start_time in its time base */
     double v_dur, a_dur;           /* stream durations in seconds */
     int64_t v_frames;              /* decoded */
+    int n_key, max_key_gap;        /* video keyframe packets, largest distance in frames */
+    int64_t first_key;
     int64_t a_samples;             /* decoded (priming skipped by libavcodec) */
     int64_t a_samples_in_edit;     /* those before the edit list's end */
     int v_pts_ok;                  /* decoded pts are 0,1,2.. frames */
@@ -343,6 +356,7 @@ static void probe_file(const char *path, const clip_spec *c, probe *r)
     AVFrame *fr = av_frame_alloc();
     decode_state ds = {r, c, fr, 0, 0, 0};
     r->v_pts_ok = 1;
+    int64_t last_key = 0;
     while (av_read_frame(fc, pkt) >= 0) {
         AVStream *st = fc->streams[pkt->stream_index];
         if (st->codecpar->codec_type == AVMEDIA_TYPE_SUBTITLE && pkt->size > 2 && r->n_subs < 16) {
@@ -351,6 +365,15 @@ static void probe_file(const char *path, const clip_spec *c, probe *r)
             s->pts_ms = av_rescale_q(pkt->pts, st->time_base, (AVRational){1, 1000});
             s->dur_ms = av_rescale_q(pkt->duration, st->time_base, (AVRational){1, 1000});
             snprintf(s->text, sizeof s->text, "%.*s", len < 250 ? len : 250, pkt->data + 2);
+        }
+        if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && (pkt->flags & AV_PKT_FLAG_KEY)) {
+            int64_t f = av_rescale_q(pkt->pts, st->time_base, av_inv_q(st->avg_frame_rate));
+            if (r->n_key == 0)
+                r->first_key = f;
+            else if (f - last_key > r->max_key_gap)
+                r->max_key_gap = (int)(f - last_key);
+            last_key = f;
+            r->n_key++;
         }
         if (pkt->stream_index < 8 && dec[pkt->stream_index])
             decode(&ds, dec[pkt->stream_index], st, pkt);
@@ -404,6 +427,11 @@ static void check_clip(const char *name, const clip_spec *c)
     CHECK(r.v_frames == c->n_frames, "%s: decoded %lld frames, fed %d", name, (long long)r.v_frames,
           c->n_frames);
     CHECK(r.v_pts_ok, "%s: decoded video timestamps are not 0, 1, 2, ... frames", name);
+    /* GOP of gop_seconds (1 s here) in frames. */
+    int gop = (c->fps_num + c->fps_den / 2) / c->fps_den;
+    CHECK(r.n_key >= (c->n_frames + gop - 1) / gop && r.first_key == 0 && r.max_key_gap <= gop,
+          "%s: %d keyframes, first at %lld, largest gap %d frames (GOP %d)", name, r.n_key,
+          (long long)r.first_key, r.max_key_gap, gop);
     CHECK_EQ_INT(r.v_start, 0);
     double want_dur = (double)c->n_frames * c->fps_den / c->fps_num;
     CHECK(fabs(r.v_dur - want_dur) < 1e-3, "%s: video duration %.6f s, expected %.6f s", name,
@@ -598,9 +626,10 @@ int main(void)
         {30000, 1001, 48, 2, test_subs, 3, 0, -1},
         {25, 1, 30, 1, overlap, 3, 0, -1},
         {24, 1, 24, 0, NULL, 0, 0, -1},
+        {24, 1, 36, 2, test_subs, 3, 0, -1, 1},
     };
-    const char *names[] = {"clip24", "clip2997", "mono", "noaudio"};
-    for (int i = 0; i < 4; i++)
+    const char *names[] = {"clip24", "clip2997", "mono", "noaudio", "audiolast"};
+    for (int i = 0; i < 5; i++)
         check_clip(names[i], &clips[i]);
     test_failures();
 
