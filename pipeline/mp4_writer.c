@@ -22,6 +22,7 @@
 #include <libswscale/swscale.h>
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,6 +364,11 @@ static int write_cue(vkr_mp4_writer *w, int index, const vkr_sub_cue *cue)
     free(text);
     if (!line)
         return vkr_fail(VKR_E_INTERNAL, "out of memory");
+    if (strlen(line) > 60000) { /* a mov_text sample holds at most 65535 bytes of text */
+        av_free(line);
+        return vkr_fail(VKR_E_DATA, "%s: subtitle %d: text too long for mov_text", w->out.final_path,
+                        index);
+    }
     AVSubtitleRect rect = {.type = SUBTITLE_ASS, .ass = line};
     AVSubtitleRect *rects[1] = {&rect};
     AVSubtitle sub = {
@@ -566,6 +572,14 @@ int vkr_mp4_write_audio(vkr_mp4_writer *w, const float *interleaved, int n)
                       : (w->status = vkr_fail(VKR_E_USAGE, "%s: audio given but the file has no audio stream",
                                               w->out.final_path));
     const int ch = w->p.channels, fs = w->aenc->frame_size;
+    /* The AAC encoder rejects NaN/Inf with a bare EINVAL; say what is wrong. */
+    for (int64_t i = 0; i < (int64_t)n * ch; i++) {
+        if (!isfinite(interleaved[i])) {
+            int64_t at = w->samples_sent + av_audio_fifo_size(w->fifo) + i / ch;
+            return w->status = vkr_fail(VKR_E_DATA, "%s: audio sample %lld (channel %d) is not finite",
+                                        w->out.final_path, (long long)at, (int)(i % ch));
+        }
+    }
     while (n > 0) {
         int k = n < fs ? n : fs;
         void *planes[2];

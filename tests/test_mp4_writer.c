@@ -584,6 +584,16 @@ static void test_failures(void)
     CHECK(!file_exists(path), "failed writer produced a file");
     CHECK_EQ_INT(count_temps(), 0);
 
+    /* Non-finite audio is invalid data. */
+    CHECK_EQ_INT(vkr_mp4_open(&w, path, &p), 0);
+    if (w) {
+        float pcm[8] = {0, 0, 0.5f, 0.5f, NAN, 0, 0, 0};
+        CHECK_EQ_INT(vkr_mp4_write_audio(w, pcm, 4), VKR_E_DATA);
+        vkr_mp4_abort(w);
+    }
+    CHECK(!file_exists(path), "aborted writer produced a file");
+    CHECK_EQ_INT(count_temps(), 0);
+
     /* No frames: refused at finish. */
     CHECK_EQ_INT(vkr_mp4_open(&w, path, &p), 0);
     if (w)
