@@ -115,6 +115,14 @@ static const char *const test_sub_track_text[3] = {
     "Third {\xE2\x80\x8B\\i1}literal\\\xE2\x80\x8Bn",
 };
 
+/* Overlapping cues with equal starts must still mux: the track gets them
+ * merged, one sample at a time; the empty cue is dropped. */
+static const vkr_tl_subtitle overlap[3] = {
+    {0, 800000, "shot one", 0},
+    {0, 400000, "free line", -1},
+    {1200000, 1900000, "", 1},
+};
+
 static const char *const generation_json = "{\"seed\":42,\"prompt\":\"a red square, \\\"quoted\\\"\"}";
 static const char *const a1111_line = "a red square\nSteps: 25, Sampler: DDIM, CFG scale: 9, Seed: 42";
 
@@ -484,6 +492,18 @@ static void check_clip(const char *name, const clip_spec *c)
         }
     }
 
+    if (c->subs == overlap) {
+        CHECK_EQ_INT(r.n_subs, 2);
+        if (r.n_subs == 2) {
+            CHECK(r.subs[0].pts_ms == 0 && r.subs[0].dur_ms == 400 && r.subs[1].pts_ms == 400 &&
+                      r.subs[1].dur_ms == 400,
+                  "%s: merged cues at %lld+%lld, %lld+%lld ms", name, (long long)r.subs[0].pts_ms,
+                  (long long)r.subs[0].dur_ms, (long long)r.subs[1].pts_ms, (long long)r.subs[1].dur_ms);
+            CHECK_EQ_STR(r.subs[0].text, "shot one\nfree line");
+            CHECK_EQ_STR(r.subs[1].text, "shot one");
+        }
+    }
+
     if (c->sidecars) {
         char *s = slurp(srt, NULL), *v = slurp(vtt, NULL);
         CHECK_EQ_STR(s, "1\n00:00:00,250 --> 00:00:00,900\nFirst cue\n\n"
@@ -625,12 +645,6 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    /* Overlapping cues with equal starts must still mux (they are merged). */
-    static const vkr_tl_subtitle overlap[3] = {
-        {0, 800000, "shot one", 0},
-        {0, 400000, "free line", -1},
-        {1200000, 1900000, "", 1},
-    };
     const clip_spec clips[] = {
         {24, 1, 48, 2, test_subs, 3, 1, -1},
         {30000, 1001, 48, 2, test_subs, 3, 0, -1},
