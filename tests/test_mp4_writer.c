@@ -133,12 +133,15 @@ typedef struct {
     int sidecars;
     int abort_after; /* >= 0: abort after this many frames */
     int audio_last;  /* feed all audio after all video, in one call */
+    int rate;        /* 0: 48000 */
 } clip_spec;
+
+static int rate_of(const clip_spec *c) { return c->rate ? c->rate : 48000; }
 
 static int64_t samples_for(const clip_spec *c, int64_t frames)
 {
     /* round(frames * den * rate / num) */
-    int64_t num = (int64_t)frames * c->fps_den * 48000, den = c->fps_num;
+    int64_t num = (int64_t)frames * c->fps_den * rate_of(c), den = c->fps_num;
     return (num + den / 2) / den;
 }
 
@@ -146,7 +149,7 @@ static vkr_mp4_params params_for(const clip_spec *c)
 {
     vkr_mp4_params p = {
         .width = W, .height = H, .fps_num = c->fps_num, .fps_den = c->fps_den, .crf = 18,
-        .gop_seconds = 1, .sample_rate = 48000, .channels = c->channels,
+        .gop_seconds = 1, .sample_rate = rate_of(c), .channels = c->channels,
         .title = "Test clip", .comment = a1111_line, .generation_json = generation_json,
         .subtitles = c->subs, .n_subtitles = c->n_subs, .write_sidecars = c->sidecars,
     };
@@ -163,7 +166,7 @@ static int write_clip(const char *path, const clip_spec *c, int64_t *fed_samples
         return rc;
     int stride = 3 * W + 8; /* padded rows: the writer must honour the stride */
     uint8_t *rgb = calloc((size_t)stride * H, 1);
-    float *pcm = malloc(sizeof(float) * 2 * 48000);
+    float *pcm = malloc(sizeof(float) * 2 * 1100);
     int64_t fed = 0;
     for (int k = 0; k < c->n_frames && !rc; k++) {
         if (c->abort_after >= 0 && k == c->abort_after) {
@@ -184,7 +187,7 @@ static int write_clip(const char *path, const clip_spec *c, int64_t *fed_samples
                 n = chunk;
             for (int i = 0; i < n; i++)
                 for (int ch = 0; ch < c->channels; ch++)
-                    pcm[i * c->channels + ch] = tone(fed + i, ch, 48000);
+                    pcm[i * c->channels + ch] = tone(fed + i, ch, rate_of(c));
             rc = vkr_mp4_write_audio(w, pcm, n);
             fed += n;
         }
@@ -194,7 +197,7 @@ static int write_clip(const char *path, const clip_spec *c, int64_t *fed_samples
         float *all = malloc(sizeof(float) * (size_t)(n * c->channels));
         for (int64_t i = 0; i < n; i++)
             for (int ch = 0; ch < c->channels; ch++)
-                all[i * c->channels + ch] = tone(i, ch, 48000);
+                all[i * c->channels + ch] = tone(i, ch, rate_of(c));
         rc = vkr_mp4_write_audio(w, all, (int)n);
         fed = n;
         free(all);
@@ -289,7 +292,7 @@ static void decode(decode_state *ds, AVCodecContext *d, AVStream *st, const AVPa
             int64_t interior_end = samples_for(ds->c, ds->c->n_frames) - 4096;
             for (int i = 0; i < fr->nb_samples; i++, ds->a_pos++) {
                 if (ds->a_pos >= 4096 && ds->a_pos < interior_end) {
-                    double e = left[i] - tone(ds->a_pos, 0, 48000);
+                    double e = left[i] - tone(ds->a_pos, 0, rate_of(ds->c));
                     ds->sq_err += e * e;
                     ds->n_err++;
                 }
@@ -456,7 +459,7 @@ static void check_clip(const char *name, const clip_spec *c)
 
     if (c->channels > 0) {
         CHECK_EQ_INT(r.acodec, AV_CODEC_ID_AAC);
-        CHECK_EQ_INT(r.sample_rate, 48000);
+        CHECK_EQ_INT(r.sample_rate, rate_of(c));
         CHECK_EQ_INT(r.channels, c->channels);
         CHECK_EQ_INT(r.a_start, 0);
         CHECK(r.a_samples_in_edit == fed, "%s: decoded %lld audio samples within the edit, fed %lld",
@@ -465,9 +468,10 @@ static void check_clip(const char *name, const clip_spec *c)
         CHECK(r.a_samples >= fed && r.a_samples < fed + 1024,
               "%s: decoded %lld audio samples in all, fed %lld", name, (long long)r.a_samples,
               (long long)fed);
-        CHECK(fabs(r.a_dur - (double)fed / 48000) < 0.5 / 48000,
-              "%s: audio duration %.6f s, fed %.6f s", name, r.a_dur, (double)fed / 48000);
-        CHECK(fabs(r.a_dur - r.v_dur) <= 1024.0 / 48000, "%s: audio %.6f s vs video %.6f s", name,
+        const double rate = rate_of(c);
+        CHECK(fabs(r.a_dur - (double)fed / rate) < 0.5 / rate,
+              "%s: audio duration %.6f s, fed %.6f s", name, r.a_dur, (double)fed / rate);
+        CHECK(fabs(r.a_dur - r.v_dur) <= 1024.0 / rate, "%s: audio %.6f s vs video %.6f s", name,
               r.a_dur, r.v_dur);
         /* Sample-aligned with what was fed (priming skipped exactly). */
         CHECK(r.a_rms_err >= 0 && r.a_rms_err < 0.012, "%s: decoded tone differs by %.4f RMS", name,
@@ -650,10 +654,11 @@ int main(void)
         {30000, 1001, 48, 2, test_subs, 3, 0, -1},
         {25, 1, 30, 1, overlap, 3, 0, -1},
         {24, 1, 24, 0, NULL, 0, 0, -1},
-        {24, 1, 36, 2, test_subs, 3, 0, -1, 1},
+        {24, 1, 36, 2, test_subs, 3, 0, -1, 1, 0},
+        {60000, 1001, 61, 2, NULL, 0, 0, -1, 0, 44100},
     };
-    const char *names[] = {"clip24", "clip2997", "mono", "noaudio", "audiolast"};
-    for (int i = 0; i < 5; i++)
+    const char *names[] = {"clip24", "clip2997", "mono", "noaudio", "audiolast", "clip5994_44k"};
+    for (int i = 0; i < 6; i++)
         check_clip(names[i], &clips[i]);
     test_failures();
 
