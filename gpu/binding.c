@@ -60,6 +60,31 @@ int vkr_bind_tensor(vkr_gpu *gpu, const vkr_tensor *t, int write, vkr_binding *b
     return VKR_OK;
 }
 
+void vkr_chunk_collapse(vkr_chunk *c, int n_ops)
+{
+    for (int d = VKR_DIMS - 2; d >= 0; d--) {
+        int ok = 1, inner_unit = c->ne[d + 1] == 1;
+        for (int i = 0; i < n_ops && ok; i++)
+            ok = c->view[i].nb[d] == c->view[i].nb[d + 1] * c->ne[d + 1] || c->ne[d] == 1 || inner_unit;
+        if (!ok)
+            continue;
+        /* fold dim d into d + 1, then shift the outer dims right by one */
+        for (int i = 0; i < n_ops; i++) {
+            vkr_tensor *v = &c->view[i];
+            if (inner_unit)
+                v->nb[d + 1] = v->nb[d];
+            v->ne[d + 1] *= v->ne[d];
+            for (int k = d; k > 0; k--)
+                v->ne[k] = v->ne[k - 1], v->nb[k] = v->nb[k - 1];
+            v->ne[0] = 1, v->nb[0] = 0;
+        }
+        c->ne[d + 1] *= c->ne[d];
+        for (int k = d; k > 0; k--)
+            c->ne[k] = c->ne[k - 1];
+        c->ne[0] = 1;
+    }
+}
+
 typedef struct {
     vkr_gpu *gpu;
     const vkr_tensor *ops;

@@ -70,6 +70,13 @@ typedef int (*vkr_chunk_fn)(vkr_gpu *gpu, const vkr_chunk *chunk, void *user);
 int vkr_for_each_chunk(vkr_gpu *gpu, const int64_t ne[VKR_DIMS], const vkr_tensor *ops, int n_ops,
                        vkr_chunk_fn fn, void *user);
 
+/* Merges adjacent dims of a chunk that are contiguous in every operand
+ * (view[i].nb[d] == view[i].nb[d+1] * ne[d+1] for all i < n_ops), keeping the
+ * result right-aligned in 5 dims. A contiguous elementwise op becomes 1-D, so
+ * the shader skips the index divisions (see vkr_coords5 in common.glsl).
+ * c->start is left as it was (the views carry the offsets). */
+void vkr_chunk_collapse(vkr_chunk *c, int n_ops);
+
 /* Storage variant index used in shader variant tables: F32 0, F16 1, BF16 2
  * (the shaders' X_TYPE numbers); -1 (with vkr_fail) for other dtypes or when
  * the device lacks the feature (f16: storageBuffer16BitAccess; bf16: also

@@ -55,9 +55,11 @@ static void strides32(const vkr_tensor *v, uint32_t nb[5])
 }
 
 /* One chunk: view[0..n_in) are inputs, view[n_in] is the output. */
-static int run_chunk(vkr_gpu *gpu, const vkr_chunk *c, void *user)
+static int run_chunk(vkr_gpu *gpu, const vkr_chunk *chunk, void *user)
 {
     const eltwise_job *job = user;
+    vkr_chunk collapsed = *chunk, *c = &collapsed;
+    vkr_chunk_collapse(c, job->n_in + 1);
     vkr_binding b[3];
     uint32_t off[3];
     uint64_t n = 1, bytes = 0;

@@ -78,14 +78,30 @@ uint16_t vkr_bf16_store(float v)
     ((gl_WorkGroupID.z * gl_NumWorkGroups.y + gl_WorkGroupID.y) * gl_NumWorkGroups.x + gl_WorkGroupID.x)
 #define VKR_GLOBAL_INDEX() (VKR_GROUP_INDEX() * gl_WorkGroupSize.x + gl_LocalInvocationID.x)
 
-/* Element offset of linear index i (W fastest) in a 5-D box with extents ne
- * and strides nb. */
-uint vkr_offset5(uint i, uint ne[5], uint nb[5])
+/* Coordinates of linear index i (W fastest) in a 5-D box of extents ne, then
+ * element offsets for each operand's strides. Boxes collapsed to 1-D or 2-D by
+ * vkr_chunk_collapse() take at most one division. */
+void vkr_coords5(uint i, uint ne[5], out uint c[5])
 {
-    uint o = 0;
-    for (int d = 4; d > 0; d--) {
-        o += (i % ne[d]) * nb[d];
-        i /= ne[d];
+    c[0] = 0, c[1] = 0, c[2] = 0, c[3] = 0;
+    if (ne[0] == 1 && ne[1] == 1 && ne[2] == 1) {
+        if (ne[3] == 1) {
+            c[4] = i;
+        } else {
+            c[3] = i / ne[4];
+            c[4] = i - c[3] * ne[4];
+        }
+        return;
     }
-    return o + i * nb[0];
+    for (int d = 4; d > 0; d--) {
+        uint q = i / ne[d];
+        c[d] = i - q * ne[d];
+        i = q;
+    }
+    c[0] = i;
+}
+
+uint vkr_dot5(uint c[5], uint nb[5])
+{
+    return c[0] * nb[0] + c[1] * nb[1] + c[2] * nb[2] + c[3] * nb[3] + c[4] * nb[4];
 }

@@ -24,8 +24,10 @@ void main()
     uint i = VKR_GLOBAL_INDEX();
     if (i >= p.n)
         return;
-    float x = A_LOAD(a[p.off_a + vkr_offset5(i, p.ne, p.nb_a)]);
-    float y = B_LOAD(b[p.off_b + vkr_offset5(i, p.ne, p.nb_b)]);
+    uint c[5];
+    vkr_coords5(i, p.ne, c);
+    float x = A_LOAD(a[p.off_a + vkr_dot5(c, p.nb_a)]);
+    float y = B_LOAD(b[p.off_b + vkr_dot5(c, p.nb_b)]);
     float r;
     switch (OP) {
     case 0: r = x + y; break;
@@ -34,5 +36,5 @@ void main()
     case 3: r = x / y; break;
     default: r = x; break;
     }
-    d[p.off_d + vkr_offset5(i, p.ne, p.nb_d)] = A_STORE(r);
+    d[p.off_d + vkr_dot5(c, p.nb_d)] = A_STORE(r);
 }

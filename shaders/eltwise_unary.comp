@@ -24,7 +24,9 @@ void main()
     uint i = VKR_GLOBAL_INDEX();
     if (i >= p.n)
         return;
-    float x = A_LOAD(a[p.off_a + vkr_offset5(i, p.ne, p.nb_a)]);
+    uint c[5];
+    vkr_coords5(i, p.ne, c);
+    float x = A_LOAD(a[p.off_a + vkr_dot5(c, p.nb_a)]);
     float y;
     switch (OP) {
     case 0: y = x; break;
@@ -39,5 +41,5 @@ void main()
     case 9: y = vkr_sigmoid(x); break;
     default: y = x; break;
     }
-    d[p.off_d + vkr_offset5(i, p.ne, p.nb_d)] = D_STORE(y);
+    d[p.off_d + vkr_dot5(c, p.nb_d)] = D_STORE(y);
 }
