@@ -1,9 +1,8 @@
 # Elementwise family (gpu/ops_eltwise.c). Storage types: 0 f32, 1 f16, 2 bf16.
-set(_vkr_types f32 f16 bf16)
 foreach(_a RANGE 2)
-  list(GET _vkr_types ${_a} _an)
+  list(GET VKR_STORAGE_TYPES ${_a} _an)
   foreach(_d RANGE 2)
-    list(GET _vkr_types ${_d} _dn)
+    list(GET VKR_STORAGE_TYPES ${_d} _dn)
     # unary/copy: source A, destination D
     vkr_shader(eltwise_unary_${_an}_${_dn} eltwise_unary.comp A_TYPE=${_a} D_TYPE=${_d})
     # binary: a and d share A's type, b may differ (f16 bias on f32 activations)

@@ -12,6 +12,8 @@ set(VKR_SHADER_OUT ${CMAKE_BINARY_DIR}/generated/shaders)
 file(MAKE_DIRECTORY ${VKR_SHADER_OUT})
 file(GLOB VKR_SHADER_INCLUDES CONFIGURE_DEPENDS ${VKR_SHADER_DIR}/*.glsl)
 set(VKR_SHADER_DECLS "")
+# Storage type names by shader type number (A_TYPE=0 is f32, 1 f16, 2 bf16).
+set(VKR_STORAGE_TYPES f32 f16 bf16)
 
 macro(vkr_shader name source)
   set(_spv ${VKR_SHADER_OUT}/${name}.spv)
