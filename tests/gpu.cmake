@@ -1,0 +1,18 @@
+# GPU tests that need arguments or the CLI (tests/test_gpu_*.c register themselves).
+
+# The >128 MiB tensor test allocates ~1 GiB: keep it out of the ASan run.
+set_tests_properties(test_gpu_large PROPERTIES LABELS slow)
+
+add_test(NAME cli_devices COMMAND vkreel devices)
+set_tests_properties(cli_devices PROPERTIES PASS_REGULAR_EXPRESSION "vkreel uses [0-9]+ \\(\\*\\)")
+
+add_test(NAME cli_devices_json COMMAND vkreel devices --json)
+set_tests_properties(cli_devices_json PROPERTIES
+  PASS_REGULAR_EXPRESSION "\"picked\":[ \t]*[0-9]+.*\"max_storage_buffer_range\"")
+
+add_test(NAME cli_devices_help COMMAND vkreel devices --help)
+set_tests_properties(cli_devices_help PROPERTIES PASS_REGULAR_EXPRESSION "Usage: vkreel devices")
+
+# An unknown --device is a usage error (exit 64).
+add_test(NAME cli_devices_bad_spec
+  COMMAND sh -c "\"$0\" devices --device no-such-gpu-xyz; test $? -eq 64" $<TARGET_FILE:vkreel>)
