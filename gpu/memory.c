@@ -232,7 +232,10 @@ static int mem_alloc(vkr_gpu *gpu, vkr_mem_kind kind, uint64_t bytes, struct vkr
                 break;
     }
     if (!b) {
-        int rc = block_new(gpu, kind, need > gpu->block_size ? need : gpu->block_size, &b);
+        uint64_t size = need > gpu->block_size ? need : gpu->block_size;
+        int rc = block_new(gpu, kind, size, &b);
+        if (rc == VKR_E_TEMPFAIL && size > need) /* nearly full device: no slack */
+            rc = block_new(gpu, kind, need, &b);
         if (rc)
             return rc;
         b->next = *head;

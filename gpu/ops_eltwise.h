@@ -24,6 +24,7 @@ typedef enum {
     VKR_UNARY_LEAKY_RELU = 7,  /* slope p0 */
     VKR_UNARY_TANH = 8,
     VKR_UNARY_SIGMOID = 9,
+    VKR_UNARY_FILL = 10,       /* p0 everywhere (x is not read) */
     VKR_UNARY_COUNT
 } vkr_unary_op;
 
@@ -57,6 +58,9 @@ int vkr_op_quick_gelu(vkr_gpu *gpu, const vkr_tensor *x, const vkr_tensor *out);
 int vkr_op_relu(vkr_gpu *gpu, const vkr_tensor *x, const vkr_tensor *out);
 int vkr_op_leaky_relu(vkr_gpu *gpu, const vkr_tensor *x, float slope, const vkr_tensor *out);
 int vkr_op_tanh(vkr_gpu *gpu, const vkr_tensor *x, const vkr_tensor *out);
+
+/* Every element of out (any view) = value. */
+int vkr_op_fill(vkr_gpu *gpu, const vkr_tensor *out, float value);
 
 /* dst = src with dtype conversion; same shape (or src broadcast), any strides.
  * Permute: copy a permuted view. Slice: copy a slice view. */

@@ -138,4 +138,7 @@ void vkr_prof_print(vkr_gpu *gpu)
             fprintf(stderr, " %9s\n", "-");
     }
     fprintf(stderr, "%-24s %8s %11.3f\n", "total", "", all * 1e-6);
+    fprintf(stderr, "device memory: peak %.1f MiB allocated in blocks, peak %.1f MiB in tensors, staging %.1f MiB\n",
+            (double)gpu->allocated_peak / 1048576.0, (double)gpu->in_use_peak / 1048576.0,
+            (double)gpu->staging_size / 1048576.0);
 }

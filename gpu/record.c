@@ -99,8 +99,12 @@ int vkr_gpu_submit_and_wait(vkr_gpu *gpu)
     if (rc)
         return rc;
     VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &gpu->cmd};
-    if ((rc = vkr_vk_check(gpu, vkQueueSubmit(gpu->queue, 1, &si, gpu->fence), "vkQueueSubmit")))
+    if ((rc = vkr_vk_check(gpu, vkQueueSubmit(gpu->queue, 1, &si, gpu->fence), "vkQueueSubmit"))) {
+        /* the step's work is dropped; leave the recorder reusable */
+        vkResetCommandPool(gpu->device, gpu->cmd_pool, 0);
+        vkr_staging_reset(gpu);
         return rc;
+    }
     if ((rc = vkr_vk_check(gpu, vkWaitForFences(gpu->device, 1, &gpu->fence, VK_TRUE, UINT64_MAX),
                            "vkWaitForFences")))
         return rc;

@@ -30,6 +30,7 @@ double vkr_ref_unary_value(vkr_unary_op op, double x, double p0, double p1)
     case VKR_UNARY_LEAKY_RELU:  return x >= 0 ? x : p0 * x;
     case VKR_UNARY_TANH:        return tanh(x);
     case VKR_UNARY_SIGMOID:     return sigmoid(x);
+    case VKR_UNARY_FILL:        return p0;
     default:                    return NAN;
     }
 }

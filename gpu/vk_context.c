@@ -320,6 +320,8 @@ void vkr_gpu_destroy(vkr_gpu *gpu)
         if (gpu->recording && !gpu->lost)
             vkr_gpu_submit_and_wait(gpu);
         vkDeviceWaitIdle(gpu->device);
+        vkr_debug("GPU memory peak: %.1f MiB in blocks, %.1f MiB in tensors", (double)gpu->allocated_peak / 1048576.0,
+                  (double)gpu->in_use_peak / 1048576.0);
         if (gpu->profile)
             vkr_prof_print(gpu);
         vkr_prof_destroy(gpu);

@@ -26,7 +26,7 @@ void main()
         return;
     uint c[5];
     vkr_coords5(i, p.ne, c);
-    float x = A_LOAD(a[p.off_a + vkr_dot5(c, p.nb_a)]);
+    float x = OP == 10 ? 0.0 : A_LOAD(a[p.off_a + vkr_dot5(c, p.nb_a)]); /* fill reads nothing */
     float y;
     switch (OP) {
     case 0: y = x; break;
@@ -39,6 +39,7 @@ void main()
     case 7: y = x >= 0.0 ? x : p.p0 * x; break;
     case 8: y = vkr_tanh(x); break;
     case 9: y = vkr_sigmoid(x); break;
+    case 10: y = p.p0; break;
     default: y = x; break;
     }
     d[p.off_d + vkr_dot5(c, p.nb_d)] = D_STORE(y);

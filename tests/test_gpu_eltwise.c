@@ -204,6 +204,18 @@ static void test_copy(vkr_gpu *gpu)
     for (int i = 0; i < 42; i++)
         cw[i] = 2 * a[i];
     gt_compare("in-place add", VKR_F32, cg, cw, ane, &exact);
+
+    /* fill a strided view (every other row of C slice 1..4) of tc with -3 */
+    vkr_tensor sl;
+    GT_OK(vkr_tensor_slice(&tc, VKR_DIM_C, 1, 4, &sl));
+    sl.ne[VKR_DIM_C] = 2, sl.nb[VKR_DIM_C] *= 2; /* channels 1 and 3 */
+    GT_OK(vkr_op_fill(gpu, &sl, -3.0f));
+    GT_OK(vkr_tensor_download(gpu, &tc, cg, VKR_F32));
+    memcpy(cw, a, sizeof a);
+    memcpy(cw + 42, b, sizeof b);
+    for (int i = 0; i < 21; i++)
+        cw[21 + i] = cw[63 + i] = -3.0f;
+    gt_compare("fill strided view", VKR_F32, cg, cw, one, &exact);
     vkr_tensor_free(gpu, &ta);
     vkr_tensor_free(gpu, &tb);
     vkr_tensor_free(gpu, &tc);
