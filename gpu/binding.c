@@ -29,6 +29,37 @@ int vkr_storage_index(const vkr_gpu *gpu, vkr_dtype t)
 
 uint64_t vkr_gpu_max_range(const vkr_gpu *gpu) { return gpu->max_range; }
 
+void vkr_ne_u32(const vkr_tensor *t, uint32_t ne[VKR_DIMS])
+{
+    for (int d = 0; d < VKR_DIMS; d++)
+        ne[d] = (uint32_t)t->ne[d];
+}
+
+void vkr_nb_u32(const vkr_tensor *t, uint32_t nb[VKR_DIMS])
+{
+    for (int d = 0; d < VKR_DIMS; d++)
+        nb[d] = t->ne[d] == 1 ? 0 : (uint32_t)t->nb[d];
+}
+
+int vkr_check_shape(const char *op, const char *name, const vkr_tensor *t, const int64_t ne[VKR_DIMS])
+{
+    for (int d = 0; d < VKR_DIMS; d++)
+        if (ne[d] >= 0 && t->ne[d] != ne[d])
+            return vkr_fail(VKR_E_INTERNAL, "%s: %s is %lldx%lldx%lldx%lldx%lld %s, expected %lldx%lldx%lldx%lldx%lld "
+                            "(-1 = any)", op, name, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
+                            (long long)t->ne[3], (long long)t->ne[4], vkr_dtype_name(t->dtype), (long long)ne[0],
+                            (long long)ne[1], (long long)ne[2], (long long)ne[3], (long long)ne[4]);
+    return VKR_OK;
+}
+
+int vkr_check_dtype(const char *op, const char *name, const vkr_tensor *t, vkr_dtype dtype)
+{
+    if (t->dtype != dtype)
+        return vkr_fail(VKR_E_INTERNAL, "%s: %s is %s, expected %s", op, name, vkr_dtype_name(t->dtype),
+                        vkr_dtype_name(dtype));
+    return VKR_OK;
+}
+
 /* Window [*woff, *woff + *range) that covers t, starting at an aligned offset. */
 static void window(const vkr_gpu *gpu, const vkr_tensor *t, uint64_t *woff, uint64_t *range)
 {

@@ -53,6 +53,22 @@ int vkr_dispatch(vkr_gpu *gpu, const vkr_kernel *k, const vkr_binding *b, uint32
  * (shaders/common.glsl) and must bounds-check (the grid may round up). */
 int vkr_grid_1d(vkr_gpu *gpu, uint64_t n_groups, uint32_t groups[3]);
 
+/* vkr_grid_1d + vkr_dispatch for kernels with one invocation per item:
+ * ceil(n_items / k->spec[0]) workgroups (spec[0] = local_size_x). */
+int vkr_dispatch_1d(vkr_gpu *gpu, const vkr_kernel *k, const vkr_binding *b, uint32_t n_bindings,
+                    const void *push, uint32_t push_size, uint64_t n_items, double flops, double bytes);
+
+/* Push-constant helpers: extents and element strides as uint32 (strides of
+ * unit dims become 0, so a broadcast view and a unit dim look the same). */
+void vkr_ne_u32(const vkr_tensor *t, uint32_t ne[VKR_DIMS]);
+void vkr_nb_u32(const vkr_tensor *t, uint32_t nb[VKR_DIMS]);
+
+/* Shape/dtype checks for op wrappers: VKR_E_INTERNAL (a caller bug) with a
+ * message like "group_norm: x is 1x320x16x32x33 F16, expected 1x320x16x32x32".
+ * A negative extent in `ne` means "any". */
+int vkr_check_shape(const char *op, const char *name, const vkr_tensor *t, const int64_t ne[VKR_DIMS]);
+int vkr_check_dtype(const char *op, const char *name, const vkr_tensor *t, vkr_dtype dtype);
+
 /* Largest window one binding may cover on this context. */
 uint64_t vkr_gpu_max_range(const vkr_gpu *gpu);
 

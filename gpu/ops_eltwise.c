@@ -48,12 +48,6 @@ typedef struct {
     double flops_per_elem;
 } eltwise_job;
 
-static void strides32(const vkr_tensor *v, uint32_t nb[5])
-{
-    for (int d = 0; d < VKR_DIMS; d++)
-        nb[d] = v->ne[d] == 1 ? 0 : (uint32_t)v->nb[d]; /* fits: the view's window is < 4 GiB */
-}
-
 /* One chunk: view[0..n_in) are inputs, view[n_in] is the output. */
 static int run_chunk(vkr_gpu *gpu, const vkr_chunk *chunk, void *user)
 {
@@ -69,28 +63,22 @@ static int run_chunk(vkr_gpu *gpu, const vkr_chunk *chunk, void *user)
         int rc = vkr_bind_tensor(gpu, &c->view[i], i == job->n_in, &b[i], &off[i]);
         if (rc)
             return rc;
-        bytes += n * vkr_dtype_size(c->view[i].dtype);
+        bytes += vkr_tensor_span_bytes(&c->view[i]); /* DRAM traffic: a broadcast operand is read once */
     }
-    uint32_t groups[3];
-    int rc = vkr_grid_1d(gpu, (n + WORKGROUP - 1) / WORKGROUP, groups);
-    if (rc)
-        return rc;
     double flops = job->flops_per_elem * (double)n;
     if (job->n_in == 1) {
         unary_push p = {.n = (uint32_t)n, .off_a = off[0], .off_d = off[1], .p0 = job->p0, .p1 = job->p1};
-        for (int d = 0; d < VKR_DIMS; d++)
-            p.ne[d] = (uint32_t)c->ne[d];
-        strides32(&c->view[0], p.nb_a);
-        strides32(&c->view[1], p.nb_d);
-        return vkr_dispatch(gpu, &job->k, b, 2, &p, sizeof p, groups, flops, (double)bytes);
+        vkr_ne_u32(&c->view[0], p.ne); /* views have the chunk's extents */
+        vkr_nb_u32(&c->view[0], p.nb_a);
+        vkr_nb_u32(&c->view[1], p.nb_d);
+        return vkr_dispatch_1d(gpu, &job->k, b, 2, &p, sizeof p, n, flops, (double)bytes);
     }
     binary_push p = {.n = (uint32_t)n, .off_a = off[0], .off_b = off[1], .off_d = off[2], .p0 = job->p0, .p1 = job->p1};
-    for (int d = 0; d < VKR_DIMS; d++)
-        p.ne[d] = (uint32_t)c->ne[d];
-    strides32(&c->view[0], p.nb_a);
-    strides32(&c->view[1], p.nb_b);
-    strides32(&c->view[2], p.nb_d);
-    return vkr_dispatch(gpu, &job->k, b, 3, &p, sizeof p, groups, flops, (double)bytes);
+    vkr_ne_u32(&c->view[0], p.ne);
+    vkr_nb_u32(&c->view[0], p.nb_a);
+    vkr_nb_u32(&c->view[1], p.nb_b);
+    vkr_nb_u32(&c->view[2], p.nb_d);
+    return vkr_dispatch_1d(gpu, &job->k, b, 3, &p, sizeof p, n, flops, (double)bytes);
 }
 
 static int check_out(const vkr_tensor *out)

@@ -250,6 +250,16 @@ int vkr_dispatch(vkr_gpu *gpu, const vkr_kernel *k, const vkr_binding *b, uint32
     return VKR_OK;
 }
 
+int vkr_dispatch_1d(vkr_gpu *gpu, const vkr_kernel *k, const vkr_binding *b, uint32_t n_bindings, const void *push,
+                    uint32_t push_size, uint64_t n_items, double flops, double bytes)
+{
+    uint32_t wg = k->n_spec ? k->spec[0] : 0, groups[3];
+    if (!wg)
+        return vkr_fail(VKR_E_INTERNAL, "kernel %s: spec[0] (workgroup size) is 0", k->name);
+    int rc = vkr_grid_1d(gpu, (n_items + wg - 1) / wg, groups);
+    return rc ? rc : vkr_dispatch(gpu, k, b, n_bindings, push, push_size, groups, flops, bytes);
+}
+
 int vkr_grid_1d(vkr_gpu *gpu, uint64_t n_groups, uint32_t groups[3])
 {
     const uint32_t *max = gpu->info.max_workgroup_count;
