@@ -16,3 +16,17 @@ set_tests_properties(cli_devices_help PROPERTIES PASS_REGULAR_EXPRESSION "Usage:
 # An unknown --device is a usage error (exit 64).
 add_test(NAME cli_devices_bad_spec
   COMMAND sh -c "\"$0\" devices --device no-such-gpu-xyz; test $? -eq 64" $<TARGET_FILE:vkreel>)
+
+# No Vulkan driver at all: GPU tests must FAIL, unless VKREEL_ALLOW_NO_GPU=1 (then
+# they say SKIPPED and pass); the CLI exits 75 (temporary failure).
+add_test(NAME gpu_no_driver_fails COMMAND test_gpu_eltwise)
+set_tests_properties(gpu_no_driver_fails PROPERTIES
+  ENVIRONMENT "VK_ICD_FILENAMES=/nonexistent/vkreel-no-icd.json;VK_DRIVER_FILES=/nonexistent/vkreel-no-icd.json"
+  WILL_FAIL TRUE)
+add_test(NAME gpu_no_driver_allowed COMMAND test_gpu_eltwise)
+set_tests_properties(gpu_no_driver_allowed PROPERTIES
+  ENVIRONMENT "VK_ICD_FILENAMES=/nonexistent/vkreel-no-icd.json;VK_DRIVER_FILES=/nonexistent/vkreel-no-icd.json;VKREEL_ALLOW_NO_GPU=1"
+  PASS_REGULAR_EXPRESSION "SKIPPED")
+add_test(NAME cli_devices_no_driver
+  COMMAND sh -c "VK_ICD_FILENAMES=/nonexistent/x.json VK_DRIVER_FILES=/nonexistent/x.json \"$0\" devices; test $? -eq 75"
+          $<TARGET_FILE:vkreel>)
