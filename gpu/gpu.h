@@ -10,7 +10,9 @@
  *
  * Ops are recorded into one command buffer per step; the first recorded op opens
  * it, vkr_gpu_submit_and_wait() ends, submits and waits. Downloads are implicit
- * sync points. See docs/gpu.md for the architecture and how to add a kernel. */
+ * sync points. See docs/gpu.md for the architecture and how to add a kernel.
+ *
+ * A context is not thread-safe: use it from one thread at a time. */
 #ifndef VKR_GPU_H
 #define VKR_GPU_H
 

@@ -63,8 +63,8 @@ int vkr_record_copy(vkr_gpu *gpu, struct vkr_mem_block *src, uint64_t src_off,
 
 typedef struct {
     const char *name;
-    uint64_t calls;
-    double total_ns, flops, bytes;
+    uint64_t calls, timed; /* timed <= calls: the query pool may run out */
+    double total_ns, flops, bytes; /* flops/bytes of the timed calls */
 } vkr_prof_row;
 
 int vkr_prof_init(vkr_gpu *gpu);

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_QUERIES 8192 /* per command buffer; ops beyond are counted but untimed */
+#define MAX_QUERIES 8192 /* per command buffer; ops beyond are counted but untimed (mean uses timed calls) */
 
 int vkr_prof_init(vkr_gpu *gpu)
 {
@@ -74,6 +74,7 @@ int vkr_prof_begin(vkr_gpu *gpu, const char *name, double flops, double bytes)
     gpu->rows[row].calls++;
     if (!gpu->query_pool || gpu->n_queries + 2 > gpu->max_queries)
         return -1;
+    gpu->rows[row].timed++;
     gpu->rows[row].flops += flops;
     gpu->rows[row].bytes += bytes;
     uint32_t q = gpu->n_queries;
@@ -127,7 +128,7 @@ void vkr_prof_print(vkr_gpu *gpu)
         const vkr_prof_row *r = &gpu->rows[i];
         double ms = r->total_ns * 1e-6, s = r->total_ns * 1e-9;
         fprintf(stderr, "%-24s %8llu %11.3f %10.4f %6.1f", r->name, (unsigned long long)r->calls, ms,
-                r->calls ? ms / (double)r->calls : 0.0, all > 0 ? 100.0 * r->total_ns / all : 0.0);
+                r->timed ? ms / (double)r->timed : 0.0, all > 0 ? 100.0 * r->total_ns / all : 0.0);
         if (s > 0 && r->flops > 0)
             fprintf(stderr, " %9.2f", r->flops / s * 1e-9);
         else
