@@ -217,6 +217,54 @@ static void silu_roundtrip(vkr_gpu *gpu, const char *what)
     vkr_tensor_free(gpu, &b);
 }
 
+/* Transfers bigger than the staging ring (64 KiB here) flush mid-way; host
+ * dtype conversion in both directions; view API errors. */
+static void test_transfers(void)
+{
+    vkr_gpu *gpu = gt_open(&(vkr_gpu_options){.staging_size = 64 << 10});
+    const int64_t ne[5] = {1, 3, 1, 257, 333}; /* 1 MB in f32 */
+    size_t n = gt_nelem(ne);
+    float *x = malloc(n * 4), *got = malloc(n * 4);
+    uint16_t *h16 = malloc(n * 2), *g16 = malloc(n * 2);
+    uint64_t seed = 11;
+    gt_rand(x, n, -50, 50, &seed);
+    vkr_tensor w, a;
+    GT_OK(vkr_tensor_alloc(gpu, VKR_MEM_WEIGHTS, VKR_F16, ne, &w));
+    GT_OK(vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, ne, &a));
+    for (size_t i = 0; i < n; i++)
+        h16[i] = vkr_f32_to_bf16(x[i]);
+    GT_OK(vkr_tensor_upload(gpu, &w, h16, VKR_BF16)); /* bf16 host -> f16 device */
+    GT_OK(vkr_op_copy(gpu, &w, &a));                   /* f16 -> f32 on the device */
+    GT_OK(vkr_tensor_download(gpu, &a, got, VKR_F32));
+    for (size_t i = 0; i < n; i++)
+        x[i] = vkr_f16_to_f32(vkr_f32_to_f16(vkr_bf16_to_f32(h16[i])));
+    gt_tol exact = {0, 0, 0};
+    gt_compare("bf16 upload -> f16 -> f32 through a small ring", VKR_F32, got, x, ne, &exact);
+    GT_OK(vkr_tensor_download(gpu, &w, g16, VKR_F16));
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += g16[i] != vkr_f32_to_f16(x[i]);
+    CHECK(bad == 0, "f16 download: %zu elements differ", bad);
+
+    vkr_tensor v;
+    const int bad_perm[5] = {0, 1, 2, 3, 3};
+    CHECK_EQ_INT(vkr_tensor_slice(&a, VKR_DIM_W, 300, 34, &v), VKR_E_INTERNAL);
+    CHECK_EQ_INT(vkr_tensor_permute(&a, bad_perm, &v), VKR_E_INTERNAL);
+    const int perm[5] = {0, 1, 2, 4, 3};
+    GT_OK(vkr_tensor_permute(&a, perm, &v));
+    const int64_t flat[5] = {1, 1, 1, 1, (int64_t)n};
+    CHECK_EQ_INT(vkr_tensor_reshape(&v, flat, &v), VKR_E_INTERNAL); /* not contiguous */
+    GT_OK(vkr_tensor_reshape(&a, flat, &v));
+    const int64_t want_shape[5] = {1, 3, 1, 257, 333};
+    GT_OK(vkr_check_shape("test", "a", &a, want_shape));
+    const int64_t other[5] = {-1, -1, -1, 256, -1};
+    CHECK_EQ_INT(vkr_check_shape("test", "a", &a, other), VKR_E_INTERNAL);
+    CHECK(strstr(vkr_last_error(), "1x3x1x257x333") != NULL, "message: %s", vkr_last_error());
+    vkr_tensor_free(gpu, &a);
+    free(x), free(got), free(h16), free(g16);
+    gt_close(gpu);
+}
+
 static int count_files(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -294,6 +342,7 @@ int main(void)
     test_allocator(gpu);
     test_barriers(gpu);
     gt_close(gpu);
+    test_transfers();
     test_contexts();
     return check_summary("test_gpu_runtime");
 }
