@@ -132,8 +132,10 @@ static int create_instance(vkr_gpu *gpu)
     }
     /* Synchronization validation checks the barrier tracker (record.c). */
     VkValidationFeatureEnableEXT enables[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
+    const char *mode = getenv("VKREEL_VALIDATE");
+    int sync = !(mode && strcmp(mode, "nosync") == 0); /* its tracking is the slow part */
     VkValidationFeaturesEXT vf = {.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
-                                  .enabledValidationFeatureCount = 1,
+                                  .enabledValidationFeatureCount = (uint32_t)sync,
                                   .pEnabledValidationFeatures = enables};
     VkDebugUtilsMessengerCreateInfoEXT mci = {
         .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
