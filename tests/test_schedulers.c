@@ -164,7 +164,16 @@ static void run_variant(const char *variant)
     CHECK(tt && tn, "%s: missing out.timesteps or in.init_noise", variant);
     if (!tt || !tn)
         goto out;
-    const int N = (int)tt->numel;
+    /* set_timesteps(N) as the case's procedure states it: diffusers can return
+     * N+1 timesteps (trailing spacing), so len(out.timesteps) is only the fallback. */
+    int N = (int)tt->numel;
+    const cJSON *proc = cJSON_GetObjectItem(cas, "procedure"), *line;
+    cJSON_ArrayForEach(line, proc)
+    {
+        const char *p = cJSON_IsString(line) ? strstr(line->valuestring, "set_timesteps(") : NULL;
+        if (p)
+            N = atoi(p + strlen("set_timesteps("));
+    }
     const size_t n = (size_t)tn->numel;
 
     rc = vkr_sampler_init(&s, &cfg, N);
@@ -175,6 +184,11 @@ static void run_variant(const char *variant)
     printf("  %s\n", vkr_sampler_describe(&s, desc, sizeof desc));
 
     /* timesteps: exact */
+    CHECK(s.num_steps == (int)tt->numel, "%s: set_timesteps(%d) gives %d timesteps, golden has %lld", variant, N,
+          s.num_steps, (long long)tt->numel);
+    if (s.num_steps != (int)tt->numel)
+        goto out;
+    N = s.num_steps;
     if (tt->dtype == VKR_I64) {
         ts_i = malloc((size_t)N * sizeof *ts_i);
         vkr_st_to_i64(tt, ts_i);
