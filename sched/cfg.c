@@ -3,9 +3,7 @@
 
 #include <math.h>
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+#include "sched/fp_strict.h"
 
 /* Unbiased standard deviation (torch.std default), accumulated in double. */
 static double row_std(const float *x, size_t n)

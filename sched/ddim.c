@@ -14,9 +14,7 @@
 
 #include <math.h>
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+#include "sched/fp_strict.h"
 
 int vkr_ddim_step(vkr_sampler *s, int i, const float *model_output, float *x, size_t n, float *pred_x0)
 {

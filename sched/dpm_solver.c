@@ -20,9 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+#include "sched/fp_strict.h"
 
 typedef struct {
     float alpha, sigma, lambda;

@@ -16,9 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+#include "sched/fp_strict.h"
 
 /* np.linspace(start, stop, num) in float64 (numpy 1.24 function_base.py):
  * y[i] = i*step + start with step = (stop-start)/(num-1), y[-1] = stop. */

@@ -14,12 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* Each float32 op must round on its own, as torch's separate kernels do; GCC
- * would otherwise fuse a*b+c into fma on FMA-capable targets (gnu17 defaults to
- * -ffp-contract=fast). */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+#include "sched/fp_strict.h"
 
 /* Which classes have a constructor argument (diffusers 0.27.2 signatures). */
 enum { C_DDIM = 1 << VKR_SAMPLER_DDIM, C_EULER = 1 << VKR_SAMPLER_EULER, C_DPM = 1 << VKR_SAMPLER_DPMPP_2M };
@@ -159,7 +154,7 @@ static int want_number(const cJSON *it, const char *key, double *out)
 
 static int want_int(const cJSON *it, const char *key, int lo, int hi, int *out)
 {
-    double v;
+    double v = 0;
     int rc = want_number(it, key, &v);
     if (rc)
         return rc;
@@ -493,7 +488,9 @@ static void betas_squaredcos(int n, float *betas)
 /* diffusers rescale_zero_terminal_snr (arXiv 2305.08891, Algorithm 1), float32. */
 static int rescale_zero_terminal_snr(float *betas, int n)
 {
-    float *ab = malloc((size_t)n * sizeof *ab);
+    if (n < 2)
+        return vkr_fail(VKR_E_DATA, "rescale_betas_zero_snr needs at least 2 training timesteps");
+    float *ab = calloc((size_t)n, sizeof *ab);
     if (!ab)
         return vkr_fail(VKR_E_INTERNAL, "out of memory");
     for (int i = 0; i < n; i++)

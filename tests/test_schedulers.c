@@ -28,6 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The fake model is x*a + c with two roundings, as torch computes it. */
+#include "sched/fp_strict.h"
+
 #define GOLDEN_DIR "tests/golden/schedulers"
 
 static char *read_text(const char *path)
