@@ -10,8 +10,10 @@
  * within case.json's recommended_max_abs and recommended_rel_l2 (rel_l2 over the
  * whole (N, ...) tensor). The recorded out.model_outputs are also fed straight
  * to a fresh sampler, which checks the step arithmetic in isolation.
- * Unit checks of the config rules (class defaults, from_config semantics,
- * Infinity) and of the pipeline cases' DDIM timesteps follow. */
+ * Then: the pipeline cases' sampling loops from their recorded UNet outputs
+ * (CFG row order and formula, DDIM), the config rules (class defaults,
+ * from_config semantics, Infinity), and structural checks for step counts and
+ * spacings the golden set lacks. */
 #include "check.h"
 
 #include "common/status.h"
@@ -449,6 +451,113 @@ static void test_pipeline_configs(void)
     }
 }
 
+/* The pipeline cases' sampling loop without the networks: the recorded UNet
+ * outputs (dbg.unet_out_step_k, rows [uncond, cond]) go through CFG and the
+ * checkpoint's DDIM, starting from in.latents. Checks the row order, the
+ * guidance formula (dbg.noise_pred_step_k) and out.latents_after_step_k. */
+static void test_pipeline_loop(const char *dir)
+{
+    char path[512];
+    vkr_sched_config cfg;
+    vkr_sampler s = {0};
+    vkr_safetensors io, dbg;
+    cJSON *cas = NULL;
+    char *text = NULL;
+    float *x = NULL, *eps = NULL;
+    int rc;
+
+    printf("%s\n", dir);
+    snprintf(path, sizeof path, "%s/case.json", dir);
+    text = read_text(path);
+    cas = text ? cJSON_Parse(text) : NULL;
+    const cJSON *params = cJSON_GetObjectItem(cas, "parameters");
+    const cJSON *steps_j = cJSON_GetObjectItem(params, "num_inference_steps");
+    const cJSON *w_j = cJSON_GetObjectItem(params, "guidance_scale");
+    const cJSON *tol = cJSON_GetObjectItem(cas, "tolerance");
+    const cJSON *tol_abs = cJSON_GetObjectItem(tol, "recommended_max_abs");
+    const cJSON *tol_rel = cJSON_GetObjectItem(tol, "recommended_rel_l2");
+    CHECK(cJSON_IsNumber(steps_j) && cJSON_IsNumber(w_j), "%s: parameters", path);
+    if (!cJSON_IsNumber(steps_j) || !cJSON_IsNumber(w_j)) {
+        cJSON_Delete(cas);
+        free(text);
+        return;
+    }
+    const int N = steps_j->valueint;
+    const float w = (float)w_j->valuedouble;
+
+    snprintf(path, sizeof path, "%s/scheduler/scheduler_config.json", dir);
+    rc = vkr_sched_config_load(&cfg, path, -1);
+    CHECK(rc == 0, "%s: %s", path, vkr_last_error());
+    if (rc)
+        goto out_nocfg;
+    rc = vkr_sampler_init(&s, &cfg, N);
+    CHECK(rc == 0, "%s: %s", dir, vkr_last_error());
+    snprintf(path, sizeof path, "%s/io.safetensors", dir);
+    int rc_io = vkr_st_open(&io, path);
+    snprintf(path, sizeof path, "%s/debug.safetensors", dir);
+    int rc_dbg = vkr_st_open(&dbg, path);
+    CHECK(rc_io == 0 && rc_dbg == 0, "%s: cannot open io/debug safetensors: %s", dir, vkr_last_error());
+    if (rc || rc_io || rc_dbg)
+        goto out;
+
+    const vkr_st_tensor *lat = vkr_st_find(&io, "in.latents"), *tt = vkr_st_find(&io, "out.timesteps");
+    CHECK(lat && tt && tt->numel == s.num_steps, "%s: in.latents / out.timesteps", dir);
+    if (!lat || !tt || tt->numel != s.num_steps)
+        goto out;
+    int64_t ts[64];
+    vkr_st_to_i64(tt, ts);
+    for (int i = 0; i < s.num_steps && i < 64; i++)
+        CHECK(ts[i] == (int64_t)s.timesteps[i], "%s: timesteps[%d] = %g, expected %lld", dir, i, s.timesteps[i],
+              (long long)ts[i]);
+
+    const size_t n = (size_t)lat->numel;
+    x = malloc(n * sizeof *x);
+    eps = malloc(n * sizeof *eps);
+    float *noise = vkr_st_load_f32(&io, "in.latents", NULL);
+    if (!x || !eps || !noise) {
+        free(noise);
+        goto out;
+    }
+    vkr_sampler_init_latents(&s, noise, x, n);
+    free(noise);
+    for (int k = 0; k < s.num_steps; k++) {
+        char name[64];
+        int64_t cnt = 0;
+        snprintf(name, sizeof name, "dbg.unet_out_step_%d", k);
+        float *unet = vkr_st_find(&dbg, name) ? vkr_st_load_f32(&dbg, name, &cnt) : NULL;
+        snprintf(name, sizeof name, "dbg.noise_pred_step_%d", k);
+        float *guided = vkr_st_find(&dbg, name) ? vkr_st_load_f32(&dbg, name, NULL) : NULL;
+        snprintf(name, sizeof name, "out.latents_after_step_%d", k);
+        float *want = vkr_st_find(&io, name) ? vkr_st_load_f32(&io, name, NULL) : NULL;
+        CHECK(unet && guided && want && cnt == (int64_t)(2 * n), "%s: step %d tensors", dir, k);
+        if (unet && guided && want && cnt == (int64_t)(2 * n)) {
+            vkr_cfg_combine(unet, 1, n, w, 0.0f, eps);
+            err_acc e_g = {"noise_pred"}, e_x = {name};
+            acc_add(&e_g, eps, guided, n);
+            CHECK(vkr_sampler_step(&s, k, eps, x, n, NULL) == 0, "%s: step %d: %s", dir, k, vkr_last_error());
+            acc_add(&e_x, x, want, n);
+            /* the guided noise is one float32 formula: it must be bit-exact */
+            acc_check(dir, "cfg", &e_g, 0.0, 0.0);
+            const cJSON *ta = cJSON_GetObjectItem(tol_abs, name + 4), *tr = cJSON_GetObjectItem(tol_rel, name + 4);
+            CHECK(cJSON_IsNumber(ta) && cJSON_IsNumber(tr), "%s: no tolerance for %s", dir, name + 4);
+            if (cJSON_IsNumber(ta) && cJSON_IsNumber(tr))
+                acc_check(dir, "ddim", &e_x, ta->valuedouble, tr->valuedouble);
+        }
+        free(unet), free(guided), free(want);
+    }
+out:
+    if (rc_io == 0)
+        vkr_st_close(&io);
+    if (rc_dbg == 0)
+        vkr_st_close(&dbg);
+    vkr_sched_config_free(&cfg);
+out_nocfg:
+    vkr_sampler_free(&s);
+    free(x), free(eps);
+    cJSON_Delete(cas);
+    free(text);
+}
+
 /* Structural properties for step counts and spacings the golden set lacks. */
 static void test_all_step_counts(void)
 {
@@ -539,6 +648,8 @@ int main(void)
     run_all_golden();
     test_config_rules();
     test_pipeline_configs();
+    test_pipeline_loop("tests/golden/pipeline_t2v");
+    test_pipeline_loop("tests/golden/pipeline_audioldm");
     test_all_step_counts();
     test_trailing_quirk();
     test_cfg();
