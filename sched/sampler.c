@@ -358,6 +358,13 @@ void vkr_sampler_free(vkr_sampler *s)
     memset(s, 0, sizeof *s);
 }
 
+void vkr_sampler_reset(vkr_sampler *s)
+{
+    s->next_step = 0;
+    s->lower_order_nums = 0;
+    s->state_n = 0;
+}
+
 void vkr_sampler_init_latents(const vkr_sampler *s, const float *noise, float *x, size_t n)
 {
     const float sigma = s->init_noise_sigma;

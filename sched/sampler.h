@@ -63,6 +63,10 @@ typedef struct {
 int vkr_sampler_init(vkr_sampler *s, const vkr_sched_config *cfg, int num_steps);
 void vkr_sampler_free(vkr_sampler *s);
 
+/* Forgets the step history so the same tables serve another trajectory (the
+ * next shot) from step 0. */
+void vkr_sampler_reset(vkr_sampler *s);
+
 /* x = noise * init_noise_sigma (float32). x may alias noise. */
 void vkr_sampler_init_latents(const vkr_sampler *s, const float *noise, float *x, size_t n);
 

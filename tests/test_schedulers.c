@@ -287,6 +287,21 @@ static void run_variant(const char *variant)
     acc_check(variant, "step-only", &e_s2, tol_abs, tol_rel);
     acc_check(variant, "step-only", &e_x02, tol_abs, tol_rel);
 
+    /* 3. reset: the used sampler, reset, repeats the isolated run bit for bit */
+    vkr_sampler_reset(&s2);
+    CHECK(vkr_sampler_step(&s2, 1, outputs, x, n, NULL) == VKR_E_INTERNAL, "%s: step 1 accepted after reset", variant);
+    int diff = 0;
+    float *y = malloc(n * sizeof *y);
+    for (int i = 0; i < N && y; i++) {
+        memcpy(y, samples + (size_t)i * n, n * sizeof *y);
+        CHECK(vkr_sampler_step(&s2, i, outputs + (size_t)i * n, y, n, NULL) == 0, "%s: step %d after reset",
+              variant, i);
+    }
+    if (y) /* x still holds the first run's last sample */
+        diff = memcmp(x, y, n * sizeof *y) != 0;
+    free(y);
+    CHECK(diff == 0, "%s: the reset sampler's last step differs from the first run's", variant);
+
 out:
     vkr_st_close(&st);
 out_nost:
