@@ -158,7 +158,7 @@ static const char *did_you_mean(const char *word, const char *const *candidates,
         int d = edit_distance(word, candidates[i]);
         size_t lc = strlen(candidates[i]);
         int limit = (lw > 4 && lc > 4) ? 2 : 1;
-        if (d <= limit && d < (int)lc && d < best_d) {
+        if (d <= limit && d < (int)(lc > lw ? lc : lw) && d < best_d) {
             best = candidates[i];
             best_d = d;
         }
@@ -1305,6 +1305,8 @@ finish:
                       n == 1 ? "" : "s");
     } else {
         resolve_seeds(sb, doc.root);
+        if (!sb->title)
+            sb->title = keep(&b, "");
         sb->path = keep(&b, path);
         sb->canonical_json = canonical_json(sb);
         if (b.oom || !sb->canonical_json)
