@@ -374,7 +374,9 @@ static const char *describe_here(const parser *p, char *buf, size_t size)
     if (p->s >= p->end)
         return "end of file";
     unsigned c = *p->s;
-    if (c >= 0x20 && c < 0x7F) {
+    if (c == '\'') {
+        snprintf(buf, size, "\"'\"");
+    } else if (c >= 0x20 && c < 0x7F) {
         snprintf(buf, size, "'%c'", (char)c);
     } else if (c < 0x80) {
         snprintf(buf, size, "character U+%04X", c);

@@ -21,10 +21,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MAX_STRING_BYTES 4096
-#define MAX_SHOTS 1000
-#define MAX_CUES 1000
-#define MAX_SUBTITLES 1000
+#define MAX_STRING_BYTES VKR_STORYBOARD_MAX_STRING
+#define MAX_SHOTS VKR_STORYBOARD_MAX_SHOTS
+#define MAX_CUES VKR_STORYBOARD_MAX_CUES
+#define MAX_SUBTITLES VKR_STORYBOARD_MAX_SUBTITLES
 #define MAX_CUE_SECONDS 30.0
 #define MAX_ID_BYTES 64
 #define MAX_SEED 9007199254740991.0 /* 2^53 - 1: every seed is exact as a JSON number */
@@ -336,6 +336,10 @@ static bool check_object(vctx *v, const vkr_json *n, const char *what, const cha
             known = strcmp(m->key, keys[i]) == 0 && strlen(keys[i]) == m->key_len;
         if (known)
             continue;
+        if (v->diags->n >= DIAGS_MAX) {
+            v->diags->dropped++; /* skip the hint search: a huge object must stay cheap */
+            continue;
+        }
         char name[96];
         vkr_json_snippet(name, sizeof name, m->key, m->key_len, 64);
         size_t mark = vkr_jptr_push_key(&v->ptr, m->key, m->key_len);
@@ -418,7 +422,7 @@ static uint64_t fnv1a64(const char *s)
 
 /* Derived from the id, not the position, so reordering shots keeps their seeds;
  * 53 bits so that a derived seed can be written back as an explicit one. */
-static uint64_t derive_seed(uint64_t board_seed, const char *id)
+uint64_t vkr_storyboard_seed(uint64_t board_seed, const char *id)
 {
     return splitmix64(board_seed ^ fnv1a64(id)) & ((1ull << 53) - 1);
 }
@@ -810,7 +814,7 @@ static void check_ids(builder *b, const shot_info *shots, const cue_info *cues)
     }
 }
 
-static void check_cue_refs(builder *b, cue_info *cues)
+static void check_cue_refs(builder *b, const shot_info *shots, cue_info *cues)
 {
     vctx *v = &b->v;
     vkr_storyboard *sb = b->sb;
@@ -827,12 +831,19 @@ static void check_cue_refs(builder *b, cue_info *cues)
         const char *ref = sb->cues[c].shot;
         if (!ref)
             continue;
-        for (int i = 0; i < sb->n_shots && cues[c].shot < 0; i++)
+        bool invalid_target = false;
+        for (int i = 0; i < sb->n_shots && cues[c].shot < 0; i++) {
+            const vkr_json *id = vkr_json_get(shots[i].node, "id");
             if (sb->shots[i].id && strcmp(sb->shots[i].id, ref) == 0)
                 cues[c].shot = i;
+            else if (id && id->type == VKR_JSON_STRING && strcmp(id->str, ref) == 0)
+                invalid_target = true;
+        }
         if (cues[c].shot >= 0)
             continue;
         cues[c].shot_ok = false;
+        if (invalid_target)
+            continue; /* the shot's id is reported already; don't repeat it here */
         char buf[160];
         const vkr_json *sn = vkr_json_get(cues[c].node, "shot");
         const char *hint = did_you_mean(ref, ids, n_ids);
@@ -1248,14 +1259,14 @@ static void resolve_seeds(vkr_storyboard *sb, const vkr_json *root)
 {
     for (int i = 0; i < sb->n_shots; i++)
         if (!sb->shots[i].seed_explicit)
-            sb->shots[i].seed = derive_seed(sb->seed, sb->shots[i].id);
+            sb->shots[i].seed = vkr_storyboard_seed(sb->seed, sb->shots[i].id);
     const vkr_json *sfx = vkr_json_get(root, "sfx");
     int i = 0;
     for (const vkr_json *e = sfx ? sfx->first : NULL; e && i < sb->n_cues; e = e->next, i++)
         if (!vkr_json_get(e, "seed"))
-            sb->cues[i].seed = derive_seed(sb->seed, sb->cues[i].id);
+            sb->cues[i].seed = vkr_storyboard_seed(sb->seed, sb->cues[i].id);
     if (sb->has_music && !vkr_json_get(vkr_json_get(root, "music"), "seed"))
-        sb->music_seed = derive_seed(sb->seed, "music");
+        sb->music_seed = vkr_storyboard_seed(sb->seed, "music");
 }
 
 int vkr_storyboard_parse(const char *path, const char *text, size_t len, vkr_storyboard *sb,
@@ -1288,7 +1299,8 @@ int vkr_storyboard_parse(const char *path, const char *text, size_t len, vkr_sto
 
     read_board(&b, doc.root, &shots, &cues, &subs);
     check_ids(&b, shots, cues);
-    check_cue_refs(&b, cues);
+    if (sb->n_shots > 0) /* else the shots are unreadable and every reference would fail */
+        check_cue_refs(&b, shots, cues);
     bool durations_ok = sb->n_shots > 0;
     for (int i = 0; i < sb->n_shots; i++)
         durations_ok &= shots[i].duration_ok;

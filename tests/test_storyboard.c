@@ -93,6 +93,7 @@ static void test_defaults(void)
         CHECK(s->seed == ref_seed(0, "a"), "seed %llu, expected %llu", (unsigned long long)s->seed,
               (unsigned long long)ref_seed(0, "a"));
         CHECK(sb.shots[1].seed != s->seed, "shots a and b got the same seed");
+        CHECK(vkr_storyboard_seed(0, "a") == s->seed, "vkr_storyboard_seed disagrees");
         CHECK_EQ_INT(s->sampler.steps, 25);
     }
     vkr_storyboard_free(&sb);
