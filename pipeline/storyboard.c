@@ -638,19 +638,25 @@ static void read_shot(builder *b, const vkr_json *n, int index, shot_info *info)
     if (t) {
         int type = 0;
         double d = 0;
-        info->xfade = t;
-        if (!get_enum(v, t, "type", true, transitions, N_OF(transitions), &type))
-            info->transition_ok = false;
+        bool type_ok = get_enum(v, t, "type", true, transitions, N_OF(transitions), &type);
         const vkr_json *dn = vkr_json_get(t, "duration");
-        if (dn)
-            info->xfade = dn;
-        if (!get_number(v, t, "duration", false, 0, false, INFINITY, false, &d))
-            info->transition_ok = dn == NULL;
+        bool duration_ok = !dn || get_number(v, t, "duration", false, 0, false, INFINITY, false, &d);
+        info->xfade = dn ? dn : t;
         shot->transition = (vkr_transition_kind)type;
         shot->transition_duration = d;
-        if (info->transition_ok) {
-            size_t m2 = vkr_jptr_push_key(&v->ptr, "duration", 8);
-            char buf[64];
+        info->transition_ok = type_ok && duration_ok;
+        char buf[64];
+        size_t m2;
+        if (type_ok && index == 0 && type != VKR_TRANSITION_CUT) {
+            m2 = vkr_jptr_push_key(&v->ptr, "type", 4);
+            diag_node(v, vkr_json_get(t, "type"),
+                      "expected \"cut\": the first shot has no previous shot to cross-fade from, "
+                      "found \"%s\"",
+                      transitions[type]);
+            vkr_jptr_pop(&v->ptr, m2);
+            info->transition_ok = false;
+        } else if (info->transition_ok) {
+            m2 = vkr_jptr_push_key(&v->ptr, "duration", 8);
             if (type == VKR_TRANSITION_CUT && d != 0) {
                 diag_node(v, dn, "expected 0 or no duration for a cut, found %s",
                           found(dn, buf, sizeof buf));
@@ -665,15 +671,6 @@ static void read_shot(builder *b, const vkr_json *n, int index, shot_info *info)
                 info->transition_ok = false;
             }
             vkr_jptr_pop(&v->ptr, m2);
-        }
-        if (info->transition_ok && index == 0 && type != VKR_TRANSITION_CUT) {
-            size_t m2 = vkr_jptr_push_key(&v->ptr, "type", 4);
-            diag_node(v, vkr_json_get(t, "type"),
-                      "expected \"cut\": the first shot has no previous shot to cross-fade from, "
-                      "found \"%s\"",
-                      transitions[type]);
-            vkr_jptr_pop(&v->ptr, m2);
-            info->transition_ok = false;
         }
     }
     vkr_jptr_pop(&v->ptr, mark);

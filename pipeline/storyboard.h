@@ -121,9 +121,10 @@ typedef struct {
     int dropped; /* problems found beyond the kept ones */
 } vkr_diags;
 
-/* Parses and validates `len` bytes of `text`. `path` is used only in messages.
- * Returns VKR_OK, or VKR_E_DATA with every problem found appended to `diags`
- * (the storyboard is then left empty). */
+/* Parses and validates `len` bytes of `text` (need not be NUL-terminated).
+ * `path` is used only in messages. Returns VKR_OK, or VKR_E_DATA with every
+ * problem found appended to `diags` (sorted by position), or VKR_E_INTERNAL when
+ * out of memory; on failure the storyboard is left empty (zeroed). */
 int vkr_storyboard_parse(const char *path, const char *text, size_t len, vkr_storyboard *sb,
                          vkr_diags *diags);
 
