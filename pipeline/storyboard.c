@@ -880,7 +880,7 @@ static void check_timeline(builder *b, const vkr_json *shots_node, const shot_in
     if (t > VKR_STORYBOARD_MAX_SECONDS + TIME_EPS) {
         marks[0] = vkr_jptr_push_key(&v->ptr, "shots", 5);
         diag_node(v, shots_node,
-                  "expected shots lasting at most %g s in total, found %g s (the sum of the shot "
+                  "expected shots lasting at most %g s in total, found %.10g s (the sum of the shot "
                   "durations)",
                   VKR_STORYBOARD_MAX_SECONDS, t);
         vkr_jptr_pop(&v->ptr, marks[0]);
