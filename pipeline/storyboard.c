@@ -594,6 +594,7 @@ static bool get_id(vctx *v, const vkr_json *o, const char **out)
 /* What the cross-field checks need to know about each shot. */
 typedef struct {
     const vkr_json *node;
+    const char *raw_id;     /* the "id" string as written, even when invalid */
     bool duration_ok;
     bool transition_ok;     /* type and duration read without error */
     const vkr_json *xfade;  /* the transition's "duration" member, or the transition */
@@ -615,6 +616,9 @@ static void read_shot(builder *b, const vkr_json *n, int index, shot_info *info)
     shot->ambience_gain_db = -18.0;
     if (!check_object(v, n, "a shot", keys, N_OF(keys)))
         return;
+    const vkr_json *raw = vkr_json_get(n, "id");
+    if (raw && raw->type == VKR_JSON_STRING)
+        info->raw_id = raw->str;
     const char *s = NULL;
     if (get_id(v, n, &s))
         shot->id = keep(b, s);
@@ -830,10 +834,9 @@ static void check_cue_refs(builder *b, const shot_info *shots, cue_info *cues)
             continue;
         bool invalid_target = false;
         for (int i = 0; i < sb->n_shots && cues[c].shot < 0; i++) {
-            const vkr_json *id = vkr_json_get(shots[i].node, "id");
             if (sb->shots[i].id && strcmp(sb->shots[i].id, ref) == 0)
                 cues[c].shot = i;
-            else if (id && id->type == VKR_JSON_STRING && strcmp(id->str, ref) == 0)
+            else if (shots[i].raw_id && strcmp(shots[i].raw_id, ref) == 0)
                 invalid_target = true;
         }
         if (cues[c].shot >= 0)
