@@ -413,6 +413,40 @@ static void test_every_problem_reported(void)
     vkr_diags_free(&d);
 }
 
+/* One mistake, one diagnostic: problems that follow from an already reported
+ * one are not reported again. */
+static void test_no_cascades(void)
+{
+    vkr_storyboard sb;
+    vkr_diags d = {0};
+    /* A cue naming a shot whose id is itself invalid. */
+    int rc = parse("{\"version\":1,\"shots\":[{\"id\":\"bad id\",\"duration\":1,\"prompt\":\"p\"}],"
+                   "\"sfx\":[{\"id\":\"s\",\"shot\":\"bad id\",\"at\":0,\"duration\":1,\"prompt\":\"x\"}]}",
+                   &sb, &d);
+    CHECK_EQ_INT(rc, VKR_E_DATA);
+    CHECK_EQ_INT(d.n, 1);
+    CHECK(find_diag(&d, "/shots/0/id") != NULL, "no /shots/0/id diagnostic");
+    vkr_diags_free(&d);
+    /* Unreadable shots: cue references and timing are not checked against them. */
+    rc = parse("{\"version\":1,\"shots\":{},"
+               "\"sfx\":[{\"id\":\"s\",\"shot\":\"a\",\"at\":100,\"duration\":1,\"prompt\":\"x\"}],"
+               "\"subtitles\":[{\"start\":0,\"end\":900,\"text\":\"t\"}]}",
+               &sb, &d);
+    CHECK_EQ_INT(rc, VKR_E_DATA);
+    CHECK_EQ_INT(d.n, 1);
+    CHECK(find_diag(&d, "/shots") != NULL, "no /shots diagnostic");
+    vkr_diags_free(&d);
+    /* An invalid transition type is reported once, not again as a timing problem. */
+    rc = parse("{\"version\":1,\"shots\":[{\"id\":\"a\",\"duration\":0.1,\"prompt\":\"p\"},"
+               "{\"id\":\"b\",\"duration\":1,\"prompt\":\"p\",\"transition\":{\"type\":\"wipe\","
+               "\"duration\":5}}]}",
+               &sb, &d);
+    CHECK_EQ_INT(rc, VKR_E_DATA);
+    CHECK_EQ_INT(d.n, 1);
+    CHECK(find_diag(&d, "/shots/1/transition/type") != NULL, "no transition type diagnostic");
+    vkr_diags_free(&d);
+}
+
 static void on_err(void *user, const char *pointer, int line, int col, const char *message)
 {
     (void)pointer;
@@ -486,6 +520,7 @@ int main(void)
     test_did_you_mean();
     test_canonical_round_trip();
     test_every_problem_reported();
+    test_no_cascades();
     test_json_reader();
     return check_summary("test_storyboard");
 }
