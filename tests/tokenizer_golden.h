@@ -1,0 +1,95 @@
+/* Helpers shared by the tokenizer tests: JSON and I64 safetensors reading. */
+#ifndef VKR_TEST_TOKENIZER_GOLDEN_H
+#define VKR_TEST_TOKENIZER_GOLDEN_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/atomic_file.h"
+#include "text/bpe.h"
+
+static cJSON *golden_json(const char *path)
+{
+    char *text;
+    size_t len;
+    if (vkr_read_file(path, VKR_TOKENIZER_MAX_FILE, &text, &len)) {
+        fprintf(stderr, "cannot read %s\n", path);
+        return NULL;
+    }
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!j)
+        fprintf(stderr, "%s: bad JSON\n", path);
+    return j;
+}
+
+/* Copies a JSON array of integers into a malloc'd int32 array; -1 when not an array. */
+static int golden_ids(const cJSON *arr, int32_t **out)
+{
+    *out = NULL;
+    if (!cJSON_IsArray(arr))
+        return -1;
+    int n = cJSON_GetArraySize(arr);
+    *out = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    int k = 0;
+    for (const cJSON *e = arr->child; e; e = e->next)
+        (*out)[k++] = (int32_t)e->valuedouble;
+    return n;
+}
+
+/* Reads the I64 tensor `name` of a safetensors file (8-byte header length, JSON
+ * header, data) into a malloc'd int64 array; returns the element count or -1.
+ * Deliberately tiny: the real reader lives in model/safetensors.c. */
+static long golden_st_i64(const char *path, const char *name, int64_t **out)
+{
+    char *data;
+    size_t len;
+    long n = -1;
+    *out = NULL;
+    if (vkr_read_file(path, (size_t)1 << 30, &data, &len) || len < 8)
+        return -1;
+    uint64_t hl = 0;
+    for (int i = 7; i >= 0; i--)
+        hl = (hl << 8) | (unsigned char)data[i];
+    cJSON *h = hl <= len - 8 ? cJSON_ParseWithLength(data + 8, (size_t)hl) : NULL;
+    const cJSON *t = h ? cJSON_GetObjectItemCaseSensitive(h, name) : NULL;
+    const cJSON *dt = t ? cJSON_GetObjectItemCaseSensitive(t, "dtype") : NULL;
+    const cJSON *off = t ? cJSON_GetObjectItemCaseSensitive(t, "data_offsets") : NULL;
+    if (cJSON_IsString(dt) && strcmp(dt->valuestring, "I64") == 0 && cJSON_GetArraySize(off) == 2) {
+        size_t b = (size_t)cJSON_GetArrayItem(off, 0)->valuedouble, e = (size_t)cJSON_GetArrayItem(off, 1)->valuedouble;
+        if (b <= e && 8 + hl + e <= len && (e - b) % 8 == 0) {
+            n = (long)((e - b) / 8);
+            *out = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+            memcpy(*out, data + 8 + hl + b, e - b); /* little-endian host */
+        }
+    }
+    cJSON_Delete(h);
+    free(data);
+    return n;
+}
+
+/* Compares two id lists; on mismatch prints the label, prompt, first differing index, expected and got. */
+static int golden_cmp(const char *label, int idx, const char *prompt, const int32_t *exp, int n_exp,
+                      const int32_t *got, int n_got)
+{
+    int i = 0;
+    while (i < n_exp && i < n_got && exp[i] == got[i])
+        i++;
+    if (i == n_exp && i == n_got)
+        return 1;
+    fprintf(stderr, "%s: prompt %d \"%.200s\": length expected %d got %d; first difference at index %d: "
+                    "expected %d got %d\n  expected:",
+            label, idx, prompt, n_exp, n_got, i, i < n_exp ? exp[i] : -1, i < n_got ? got[i] : -1);
+    for (int k = 0; k < n_exp && k < 80; k++)
+        fprintf(stderr, " %d", exp[k]);
+    fprintf(stderr, "\n  got:     ");
+    for (int k = 0; k < n_got && k < 80; k++)
+        fprintf(stderr, " %d", got[k]);
+    fprintf(stderr, "\n");
+    return 0;
+}
+
+#endif
