@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "common/atomic_file.h"
+#include "common/status.h"
+#include "model/safetensors.h"
 #include "text/bpe.h"
 
 static cJSON *golden_json(const char *path)
@@ -40,34 +42,28 @@ static int golden_ids(const cJSON *arr, int32_t **out)
     return n;
 }
 
-/* Reads the I64 tensor `name` of a safetensors file (8-byte header length, JSON
- * header, data) into a malloc'd int64 array; returns the element count or -1.
- * Deliberately tiny: the real reader lives in model/safetensors.c. */
+/* Reads the integer tensor `name` of a safetensors file into a malloc'd int64
+ * array; returns the element count or -1 (message on stderr). */
 static long golden_st_i64(const char *path, const char *name, int64_t **out)
 {
-    char *data;
-    size_t len;
+    vkr_safetensors st;
     long n = -1;
     *out = NULL;
-    if (vkr_read_file(path, (size_t)1 << 30, &data, &len) || len < 8)
+    if (vkr_st_open(&st, path) != 0) {
+        fprintf(stderr, "%s: %s\n", path, vkr_last_error());
         return -1;
-    uint64_t hl = 0;
-    for (int i = 7; i >= 0; i--)
-        hl = (hl << 8) | (unsigned char)data[i];
-    cJSON *h = hl <= len - 8 ? cJSON_ParseWithLength(data + 8, (size_t)hl) : NULL;
-    const cJSON *t = h ? cJSON_GetObjectItemCaseSensitive(h, name) : NULL;
-    const cJSON *dt = t ? cJSON_GetObjectItemCaseSensitive(t, "dtype") : NULL;
-    const cJSON *off = t ? cJSON_GetObjectItemCaseSensitive(t, "data_offsets") : NULL;
-    if (cJSON_IsString(dt) && strcmp(dt->valuestring, "I64") == 0 && cJSON_GetArraySize(off) == 2) {
-        size_t b = (size_t)cJSON_GetArrayItem(off, 0)->valuedouble, e = (size_t)cJSON_GetArrayItem(off, 1)->valuedouble;
-        if (b <= e && 8 + hl + e <= len && (e - b) % 8 == 0) {
-            n = (long)((e - b) / 8);
-            *out = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
-            memcpy(*out, data + 8 + hl + b, e - b); /* little-endian host */
-        }
     }
-    cJSON_Delete(h);
-    free(data);
+    const vkr_st_tensor *t = vkr_st_find(&st, name);
+    if (!t) {
+        fprintf(stderr, "%s: no tensor %s\n", path, name);
+    } else {
+        *out = malloc((size_t)(t->numel ? t->numel : 1) * sizeof(int64_t));
+        if (*out && vkr_st_to_i64(t, *out) == 0)
+            n = (long)t->numel;
+        else
+            fprintf(stderr, "%s: %s: %s\n", path, name, vkr_last_error());
+    }
+    vkr_st_close(&st);
     return n;
 }
 
