@@ -182,6 +182,28 @@ static void edge_cases(vkr_clip_tokenizer *tok)
     CHECK(ids_p == NULL && n == 0, "no output on error");
 }
 
+/* Random strings vs the Python model of the reference (tools/gen_tokenizer_vectors.py). */
+static void random_vectors(vkr_clip_tokenizer *tok)
+{
+    cJSON *root = golden_json("tests/data/tokenizer_vectors.json");
+    CHECK(root != NULL, "tests/data/tokenizer_vectors.json");
+    if (!root)
+        return;
+    const char *fields[2] = {"clip_bangpad", "clip_eospad"};
+    const char *pads[2] = {"!", "<|endoftext|>"};
+    int n = 0;
+    for (int f = 0; f < 2; f++) {
+        CHECK_EQ_INT(vkr_clip_tokenizer_set_pad_token(tok, pads[f]), 0);
+        int idx = 0;
+        for (const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "cases")->child; c; c = c->next, idx++, n++)
+            check_list(tok, fields[f], idx, cJSON_GetObjectItemCaseSensitive(c, "text")->valuestring,
+                       cJSON_GetObjectItemCaseSensitive(c, fields[f]), 0);
+    }
+    CHECK(n >= 400, "only %d random vectors", n);
+    CHECK_EQ_INT(vkr_clip_tokenizer_set_pad_token(tok, "!"), 0);
+    cJSON_Delete(root);
+}
+
 static void speed(vkr_clip_tokenizer *tok)
 {
     const char *p = "A breathtaking panoramic landscape of a misty mountain valley at sunrise, with golden "
@@ -218,6 +240,7 @@ int main(void)
     golden_prompts(tok);
     pipeline_ids(tok);
     edge_cases(tok);
+    random_vectors(tok);
     speed(tok);
     vkr_clip_tokenizer_free(tok);
 

@@ -166,6 +166,27 @@ static void edge_cases(vkr_roberta_tokenizer *tok)
     CHECK_EQ_INT(vkr_roberta_encode(tok, "\xFF", &p, &n), VKR_E_DATA);
 }
 
+/* Random strings vs the Python model of the reference (tools/gen_tokenizer_vectors.py). */
+static void random_vectors(vkr_roberta_tokenizer *tok)
+{
+    cJSON *root = golden_json("tests/data/tokenizer_vectors.json");
+    CHECK(root != NULL, "tests/data/tokenizer_vectors.json");
+    if (!root)
+        return;
+    int idx = 0;
+    for (const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "cases")->child; c; c = c->next, idx++) {
+        const char *text = cJSON_GetObjectItemCaseSensitive(c, "text")->valuestring;
+        int32_t *exp = NULL, *got = NULL;
+        int n_exp = golden_ids(cJSON_GetObjectItemCaseSensitive(c, "roberta"), &exp), n_got = 0;
+        int rc = vkr_roberta_encode(tok, text, &got, &n_got);
+        CHECK(rc == 0 && golden_cmp("roberta random", idx, text, exp, n_exp, got, n_got), "random vector %d", idx);
+        free(exp);
+        free(got);
+    }
+    CHECK(idx >= 400, "only %d random vectors", idx);
+    cJSON_Delete(root);
+}
+
 int main(void)
 {
     struct timespec t0, t1;
@@ -188,6 +209,7 @@ int main(void)
         if (d == 0) {
             pipeline_ids(tok);
             edge_cases(tok);
+            random_vectors(tok);
         }
         vkr_roberta_tokenizer_free(tok);
     }
