@@ -88,7 +88,8 @@ int vkr_utf8_encode(uint32_t cp, char *buf)
 
 uint16_t vkr_uc_props(uint32_t cp)
 {
-    /* ASCII is by far the common case; the table starts at 0 so the search is total. */
+    if (cp < 256) /* by far the common case */
+        return vkr_uc_props_latin1[cp];
     int lo = 0, hi = vkr_uc_n_prop_runs - 1;
     while (lo < hi) {
         int mid = (lo + hi + 1) / 2;

@@ -30,6 +30,7 @@ typedef struct { uint32_t first, second, composite; } vkr_uc_comp;
 
 extern const vkr_uc_prop_run vkr_uc_prop_runs[];
 extern const int vkr_uc_n_prop_runs;
+extern const uint16_t vkr_uc_props_latin1[256]; /* the same for U+0000..U+00FF, directly indexed */
 extern const vkr_uc_map1 vkr_uc_lower1[];
 extern const int vkr_uc_n_lower1;
 extern const vkr_uc_map3 vkr_uc_lower3[];

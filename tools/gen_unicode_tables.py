@@ -114,6 +114,10 @@ def main():
     for cp, v in runs:
         out.write("    {0x%X, 0x%X},\n" % (cp, v))
     out.write("};\nconst int vkr_uc_n_prop_runs = %d;\n\n" % len(runs))
+    out.write("const uint16_t vkr_uc_props_latin1[256] = {\n")
+    for row in range(0, 256, 8):
+        out.write("    " + " ".join("0x%X," % props(cp) for cp in range(row, row + 8)) + "\n")
+    out.write("};\n\n")
 
     # lower case
     single, multi = [], []
