@@ -204,6 +204,52 @@ static void random_vectors(vkr_clip_tokenizer *tok)
     cJSON_Delete(root);
 }
 
+/* Checkpoints re-saved by newer transformers: plain-string special tokens, an
+ * added_tokens_decoder table, no special_tokens_map.json; and an "unlimited"
+ * model_max_length. */
+static void resaved_configs(void)
+{
+    static const char *const resaved =
+        "{\"added_tokens_decoder\": {"
+        "\"0\": {\"content\": \"!\", \"lstrip\": false, \"normalized\": false, \"rstrip\": false, \"single_word\": false, \"special\": true},"
+        "\"49406\": {\"content\": \"<|startoftext|>\", \"lstrip\": false, \"normalized\": true, \"rstrip\": false, \"single_word\": false, \"special\": true},"
+        "\"49407\": {\"content\": \"<|endoftext|>\", \"lstrip\": false, \"normalized\": false, \"rstrip\": false, \"single_word\": false, \"special\": true}},"
+        "\"bos_token\": \"<|startoftext|>\", \"clean_up_tokenization_spaces\": true, \"do_lower_case\": true,"
+        "\"eos_token\": \"<|endoftext|>\", \"errors\": \"replace\", \"model_max_length\": 77, \"pad_token\": \"!\","
+        "\"tokenizer_class\": \"CLIPTokenizer\", \"unk_token\": \"<|endoftext|>\"}";
+    char dir[64];
+    vkr_clip_tokenizer *tok = NULL;
+    int32_t ids[77];
+    int n_real;
+    CHECK(make_tokenizer_dir(dir, T2V_DIR "/tokenizer", resaved, NULL) == 0, "temp dir");
+    CHECK_EQ_INT(vkr_clip_tokenizer_load(dir, &tok), 0);
+    if (tok) {
+        CHECK_EQ_INT(vkr_clip_pad_id(tok), 0);
+        CHECK_EQ_INT(vkr_clip_tokenize(tok, "now!!!", ids, 77, &n_real), 0);
+        CHECK(n_real == 6 && ids[2] == 0 && ids[4] == 0 && ids[5] == 49407 && ids[6] == 0, "re-saved config: now!!!");
+        vkr_clip_tokenizer_free(tok);
+    }
+    remove_tokenizer_dir(dir);
+    /* int(1e30) = "no limit" in some configs: CLIP's 77; an SD 1.x map padding with EOS */
+    CHECK(make_tokenizer_dir(dir, T2V_DIR "/tokenizer", "{\"model_max_length\": 1000000000000000019884624838656}",
+                             "{\"pad_token\": {\"content\": \"<|endoftext|>\", \"lstrip\": false, \"rstrip\": false}}") == 0,
+          "temp dir");
+    tok = NULL;
+    CHECK_EQ_INT(vkr_clip_tokenizer_load(dir, &tok), 0);
+    if (tok) {
+        CHECK_EQ_INT(vkr_clip_model_max_length(tok), 77);
+        CHECK_EQ_INT(vkr_clip_pad_id(tok), 49407);
+        vkr_clip_tokenizer_free(tok);
+    }
+    remove_tokenizer_dir(dir);
+    /* a pad token outside the vocabulary is a data error */
+    CHECK(make_tokenizer_dir(dir, T2V_DIR "/tokenizer", "{\"pad_token\": \"<pad>\"}", NULL) == 0, "temp dir");
+    tok = NULL;
+    CHECK_EQ_INT(vkr_clip_tokenizer_load(dir, &tok), VKR_E_DATA);
+    CHECK(tok == NULL, "no tokenizer on failure");
+    remove_tokenizer_dir(dir);
+}
+
 static double elapsed_us(const struct timespec *t0, const struct timespec *t1)
 {
     return (double)(t1->tv_sec - t0->tv_sec) * 1e6 + (double)(t1->tv_nsec - t0->tv_nsec) / 1e3;
@@ -252,6 +298,7 @@ int main(void)
     edge_cases(tok);
     random_vectors(tok);
     vkr_clip_tokenizer_free(tok);
+    resaved_configs();
 
     vkr_clip_tokenizer *none = NULL;
     CHECK_EQ_INT(vkr_clip_tokenizer_load("tests/golden/does_not_exist", &none), VKR_E_NOINPUT);

@@ -187,6 +187,25 @@ static void random_vectors(vkr_roberta_tokenizer *tok)
     cJSON_Delete(root);
 }
 
+/* add_prefix_space = true: " " + text unless it starts with whitespace. */
+static void prefix_space(void)
+{
+    char dir[64];
+    vkr_roberta_tokenizer *tok = NULL;
+    CHECK(make_tokenizer_dir(dir, AUDIOLDM_DIR "/tokenizer", "{\"add_prefix_space\": true, \"model_max_length\": 77}",
+                             NULL) == 0, "temp dir");
+    CHECK_EQ_INT(vkr_roberta_tokenizer_load(dir, &tok), 0);
+    if (tok) {
+        CHECK_EQ_INT(vkr_roberta_model_max_length(tok), 77);
+        expect_tokens(tok, "rain on", 2, (const char *const[]){"Ġrain", "Ġon"});
+        expect_tokens(tok, " rain", 1, (const char *const[]){"Ġrain"});
+        expect_tokens(tok, "\nrain", 2, (const char *const[]){"Ċ", "rain"});
+        expect_tokens(tok, "<s>rain", 3, (const char *const[]){"Ġ", "<s>", "rain"}); /* the prefix goes before the split */
+        vkr_roberta_tokenizer_free(tok);
+    }
+    remove_tokenizer_dir(dir);
+}
+
 int main(void)
 {
     struct timespec t0, t1;
@@ -213,5 +232,6 @@ int main(void)
         }
         vkr_roberta_tokenizer_free(tok);
     }
+    prefix_space();
     return check_summary("test_tokenizer_roberta");
 }

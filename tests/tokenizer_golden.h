@@ -89,3 +89,48 @@ static int golden_cmp(const char *label, int idx, const char *prompt, const int3
 }
 
 #endif
+
+#include <limits.h>
+#include <unistd.h>
+
+/* A temporary tokenizer directory: vocab.json and merges.txt linked from `src`,
+ * tokenizer_config.json (and special_tokens_map.json when non-NULL) written. */
+static int make_tokenizer_dir(char *dir, const char *src, const char *config, const char *special_map)
+{
+    char path[PATH_MAX], target[PATH_MAX], abs_src[PATH_MAX];
+    strcpy(dir, "/tmp/vkr_tok_XXXXXX");
+    if (!mkdtemp(dir) || !realpath(src, abs_src))
+        return -1;
+    const char *names[2] = {"vocab.json", "merges.txt"};
+    for (int i = 0; i < 2; i++) {
+        int a = snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        int b = snprintf(target, sizeof(target), "%s/%s", abs_src, names[i]);
+        if (a < 0 || b < 0 || (size_t)a >= sizeof(path) || (size_t)b >= sizeof(target) || symlink(target, path) != 0)
+            return -1;
+    }
+    const char *files[2] = {"tokenizer_config.json", "special_tokens_map.json"};
+    const char *texts[2] = {config, special_map};
+    for (int i = 0; i < 2; i++) {
+        if (!texts[i])
+            continue;
+        int a = snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        FILE *f = a > 0 && (size_t)a < sizeof(path) ? fopen(path, "w") : NULL;
+        if (!f)
+            return -1;
+        fputs(texts[i], f);
+        fclose(f);
+    }
+    return 0;
+}
+
+static void remove_tokenizer_dir(const char *dir)
+{
+    char path[PATH_MAX];
+    const char *names[4] = {"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"};
+    for (int i = 0; i < 4; i++) {
+        int a = snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        if (a > 0 && (size_t)a < sizeof(path))
+            unlink(path);
+    }
+    rmdir(dir);
+}
