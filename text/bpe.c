@@ -43,6 +43,10 @@ static uint32_t fnv1a(const char *s, size_t len)
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)s[i]) * 16777619u;
+    /* FNV's low bits mix poorly for short keys; the table indexes with them */
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
     return h;
 }
 
@@ -119,7 +123,7 @@ int vkr_strmap_put(vkr_strmap *m, const char *key, size_t len, int32_t val, int3
         s->val = val;
         return 0;
     }
-    uint32_t off;
+    uint32_t off = 0;
     int rc = arena_add(m, key, len, &off);
     if (rc)
         return rc;
