@@ -272,6 +272,26 @@ static void speed(vkr_clip_tokenizer *tok)
         vkr_clip_tokenize(tok, p, ids, 77, NULL);
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
     printf("clip tokenize, 25-word prompt: %.1f us first call, %.1f us cached (CPU time)\n", cold, elapsed_us(&t0, &t1) / reps);
+
+    /* one 20000-letter word: the BPE merge loop's worst case in practice */
+    enum { LONG_WORD = 20000 };
+    char *word = malloc(LONG_WORD + 1);
+    uint32_t x = 12345;
+    for (int i = 0; i < LONG_WORD; i++) {
+        x = x * 1103515245u + 12345u;
+        word[i] = (char)('a' + (x >> 16) % 26);
+    }
+    word[LONG_WORD] = 0;
+    int32_t *long_ids = NULL;
+    int n_long = 0;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    int rc = vkr_clip_encode(tok, word, &long_ids, &n_long);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    CHECK(rc == 0 && n_long > LONG_WORD / 8 && n_long < LONG_WORD, "long word: rc %d, %d tokens", rc, n_long);
+    printf("clip encode, one %d-letter word: %.1f ms, %d tokens (CPU time)\n", LONG_WORD, elapsed_us(&t0, &t1) / 1e3,
+           n_long);
+    free(long_ids);
+    free(word);
 }
 
 int main(void)

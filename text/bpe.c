@@ -388,46 +388,72 @@ int vkr_bpe_encode_word(vkr_bpe *bpe, const char *word, size_t len, int32_t unk_
             return 0;
         }
     }
-    int32_t stack[128];
-    int32_t *sym = len <= 128 ? stack : malloc(len * sizeof(int32_t));
-    if (!sym)
+    /* sym[i]: the symbols; pm[i]: the merge of the pair (sym[i], sym[i+1]) or NULL.
+     * Pair lookups are redone only next to a merge, so a long word costs one
+     * scan per merge step instead of one hash probe per pair per step. */
+    int32_t sym_stack[128];
+    const struct vkr_merge_slot *pm_stack[128];
+    int32_t *sym = len <= 128 ? sym_stack : malloc(len * sizeof(*sym));
+    const struct vkr_merge_slot **pm = len <= 128 ? pm_stack : malloc(len * sizeof(*pm));
+    if (!sym || !pm) {
+        if (sym != sym_stack)
+            free(sym);
+        if (pm != pm_stack)
+            free(pm);
         return vkr_fail(VKR_E_INTERNAL, "out of memory");
+    }
     const unsigned char *w = (const unsigned char *)word;
     size_t n = len;
     for (size_t i = 0; i < n; i++)
         sym[i] = i + 1 == n ? bpe->byte_sym_eow[w[i]] : bpe->byte_sym[w[i]];
+    for (size_t i = 0; i + 1 < n; i++)
+        pm[i] = merge_get(bpe, sym[i], sym[i + 1]);
     while (n > 1) {
-        /* the ranked pair with the lowest rank; ranks are unique per pair */
-        int32_t best_rank = INT32_MAX, a = -1, b = -1, merged = -1;
+        /* the ranked pair with the lowest rank (ranks are unique per pair) */
+        const struct vkr_merge_slot *best = NULL;
+        int32_t a = -1, b = -1;
         for (size_t i = 0; i + 1 < n; i++) {
-            const struct vkr_merge_slot *m = merge_get(bpe, sym[i], sym[i + 1]);
-            if (m && m->rank < best_rank) {
-                best_rank = m->rank;
+            if (pm[i] && (!best || pm[i]->rank < best->rank)) {
+                best = pm[i];
                 a = sym[i];
                 b = sym[i + 1];
-                merged = m->merged;
             }
         }
-        if (a < 0)
+        if (!best)
             break;
+        /* merge every occurrence left to right, in place; src is the old index
+         * of a copied symbol (-1 for a merged one), so an unchanged pair keeps
+         * its lookup */
         size_t j = 0;
+        ptrdiff_t prev_src = -1;
         for (size_t i = 0; i < n;) {
+            int32_t s;
+            ptrdiff_t src;
             if (i + 1 < n && sym[i] == a && sym[i + 1] == b) {
-                sym[j++] = merged;
+                s = best->merged;
+                src = -1;
                 i += 2;
             } else {
-                sym[j++] = sym[i++];
+                s = sym[i];
+                src = (ptrdiff_t)i;
+                i++;
             }
+            if (j > 0)
+                pm[j - 1] = prev_src >= 0 && src == prev_src + 1 ? pm[prev_src] : merge_get(bpe, sym[j - 1], s);
+            sym[j++] = s;
+            prev_src = src;
         }
         n = j;
     }
+    if (pm != pm_stack)
+        free(pm);
     int rc = 0;
     size_t first = out->n;
     for (size_t i = 0; i < n && !rc; i++) {
         int32_t id = bpe->sym_vocab[sym[i]];
         rc = vkr_i32buf_push(out, id >= 0 ? id : unk_id);
     }
-    if (sym != stack)
+    if (sym != sym_stack)
         free(sym);
     if (rc || !cacheable)
         return rc;

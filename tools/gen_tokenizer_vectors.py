@@ -219,9 +219,13 @@ def main():
     rob = Roberta(GOLDEN + "/pipeline_audioldm/tokenizer")
     n_golden = check_golden(clip_bang, clip_eos, rob)
     rng = random.Random(int(sys.argv[2]) if len(sys.argv) > 2 else 20261122)
+    texts = [random_text(rng).replace("\x00", "") for _ in range(count)]
+    # long words: BPE's merge loop over hundreds of symbols
+    for n in (300, 1000, 3000):
+        texts.append("".join(rng.choice("abcdefghijklmnopqrstuvwxyzéøß") for _ in range(n)))
+        texts.append("".join(rng.choice("!?.,:;-_~*#") for _ in range(n // 3)) + " " + "ab" * (n // 2))
     cases = []
-    for _ in range(count):
-        t = random_text(rng).replace("\x00", "")
+    for t in texts:
         cases.append({"text": t, "clip_bangpad": clip_bang.tokenize(t), "clip_eospad": clip_eos.tokenize(t),
                       "roberta": rob.tokenize(t)})
     json.dump({"description": "Random strings tokenized by tools/gen_tokenizer_vectors.py, a Python model of "
