@@ -19,13 +19,17 @@ typedef struct {
     int ndim;
     int64_t shape[VKR_MAX_DIMS];
     int64_t numel;
-    const void *data; /* points into the mapping; little-endian, C-contiguous */
+    /* Little-endian, C-contiguous (row-major) elements: into the file mapping,
+     * or (torch .bin views that were not contiguous) into a private copy.
+     * Not necessarily aligned to the element size: read through memcpy or
+     * vkr_st_to_f32 / vkr_st_to_i64, never by casting to float *. */
+    const void *data;
     size_t nbytes;
 } vkr_st_tensor;
 
 typedef struct {
     char *path;
-    void *map;
+    void *map;              /* the mmap'd file; NULL for vkr_st_open_memory */
     size_t map_len;
     vkr_st_tensor *tensors; /* sorted by name */
     int n_tensors;
@@ -34,6 +38,9 @@ typedef struct {
 
 /* VKR_E_NOINPUT when the file cannot be opened, VKR_E_DATA when it is malformed. */
 int vkr_st_open(vkr_safetensors *st, const char *path);
+/* Parses buf[0..len) in place (not copied: it must outlive st; map stays
+ * NULL). `what` names it in messages. For fuzzing and embedded data. */
+int vkr_st_open_memory(vkr_safetensors *st, const void *buf, size_t len, const char *what);
 void vkr_st_close(vkr_safetensors *st);
 
 /* NULL when absent. Binary search. */
