@@ -211,6 +211,26 @@ static int range_free(struct vkr_mem_block *b, uint64_t off, uint64_t size)
     return VKR_OK;
 }
 
+/* Releases completely free activation blocks (after finishing the recorded
+ * work, which may still use them). Returns how many were released. */
+static int trim_free_blocks(vkr_gpu *gpu)
+{
+    if (gpu->recording && vkr_gpu_submit_and_wait(gpu))
+        return 0;
+    int n = 0;
+    for (struct vkr_mem_block **p = &gpu->activations; *p;) {
+        struct vkr_mem_block *b = *p;
+        if (b->used == 0) {
+            *p = b->next;
+            block_free(gpu, b);
+            n++;
+        } else {
+            p = &b->next;
+        }
+    }
+    return n;
+}
+
 static int mem_alloc(vkr_gpu *gpu, vkr_mem_kind kind, uint64_t bytes, struct vkr_mem_block **blk, uint64_t *off,
                      uint64_t *size)
 {
@@ -235,6 +255,8 @@ static int mem_alloc(vkr_gpu *gpu, vkr_mem_kind kind, uint64_t bytes, struct vkr
         uint64_t size = need > gpu->block_size ? need : gpu->block_size;
         int rc = block_new(gpu, kind, size, &b);
         if (rc == VKR_E_TEMPFAIL && size > need) /* nearly full device: no slack */
+            rc = block_new(gpu, kind, need, &b);
+        if (rc == VKR_E_TEMPFAIL && !gpu->lost && trim_free_blocks(gpu)) /* give back empty blocks, retry */
             rc = block_new(gpu, kind, need, &b);
         if (rc)
             return rc;
@@ -305,15 +327,8 @@ void vkr_gpu_weights_reset(vkr_gpu *gpu)
 int vkr_gpu_trim(vkr_gpu *gpu)
 {
     int rc = vkr_gpu_submit_and_wait(gpu);
-    for (struct vkr_mem_block **p = &gpu->activations; *p;) {
-        struct vkr_mem_block *b = *p;
-        if (b->used == 0) {
-            *p = b->next;
-            block_free(gpu, b);
-        } else {
-            p = &b->next;
-        }
-    }
+    if (!rc)
+        trim_free_blocks(gpu);
     return rc;
 }
 
