@@ -140,6 +140,8 @@ int vkr_mem_init(vkr_gpu *gpu)
      * allocation bindable at its own start. */
     gpu->align = d->min_storage_buffer_offset_alignment > 256 ? d->min_storage_buffer_offset_alignment : 256;
     gpu->max_range = gpu->max_range / gpu->align * gpu->align;
+    if (gpu->max_range < 4 * gpu->align) /* a window must hold an alignment slack plus data */
+        gpu->max_range = 4 * gpu->align;
     if (!gpu->staging_size)
         gpu->staging_size = DEFAULT_STAGING_SIZE;
     gpu->staging_size = align_up(gpu->staging_size, 1 << 16);
