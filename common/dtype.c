@@ -15,6 +15,16 @@ const char *vkr_dtype_name(vkr_dtype t)
     return (unsigned)t < VKR_DTYPE_COUNT ? name[t] : "?";
 }
 
+int vkr_dtype_from_name(const char *s, vkr_dtype *out)
+{
+    for (int t = 0; t < VKR_DTYPE_COUNT; t++)
+        if (strcmp(s, vkr_dtype_name((vkr_dtype)t)) == 0) {
+            *out = (vkr_dtype)t;
+            return 1;
+        }
+    return 0;
+}
+
 static uint32_t f32_bits(float f)
 {
     uint32_t u;

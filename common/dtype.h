@@ -21,6 +21,8 @@ typedef enum {
 
 size_t vkr_dtype_size(vkr_dtype t);
 const char *vkr_dtype_name(vkr_dtype t); /* "F32", "F16", ... (safetensors spelling) */
+/* Inverse of vkr_dtype_name: 1 and *out set when `s` names a dtype, else 0. */
+int vkr_dtype_from_name(const char *s, vkr_dtype *out);
 
 /* IEEE half / bfloat16 conversions (round to nearest even). */
 float vkr_f16_to_f32(uint16_t h);

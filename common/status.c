@@ -29,10 +29,14 @@ int vkr_fail_context(int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(ctx, sizeof ctx, fmt, ap);
     va_end(ap);
+    /* Truncating an over-long message is intended; using the result keeps
+     * GCC's -Wformat-truncation quiet. */
+    int n;
     if (prev[0])
-        snprintf(last_error, sizeof last_error, "%s: %s", ctx, prev);
+        n = snprintf(last_error, sizeof last_error, "%s: %s", ctx, prev);
     else
-        snprintf(last_error, sizeof last_error, "%s", ctx);
+        n = snprintf(last_error, sizeof last_error, "%s", ctx);
+    (void)n;
     return code;
 }
 

@@ -110,9 +110,11 @@ typedef struct {
     char *message;  /* "expected ..., found ..." */
 } vkr_diag;
 
+/* Zero-initialise before first use. At most 1000 are kept; the rest are counted. */
 typedef struct {
     vkr_diag *items;
     int n, cap;
+    int dropped; /* problems found beyond the kept ones */
 } vkr_diags;
 
 /* Parses and validates `len` bytes of `text`. `path` is used only in messages.
