@@ -148,8 +148,15 @@ int vkr_render(const vkr_render_job *job)
         .n_subtitles = tl->n_subtitles,
         .write_sidecars = 1,
     };
-    if ((rc = vkr_mp4_open(&w, job->out_path, &p)))
+    if ((rc = vkr_mp4_open(&w, job->out_path, &p))) {
+        /* The writer's "bad parameters" are the storyboard's output settings here
+         * (e.g. crf 0, which needs a profile other than High): invalid data, not
+         * a command-line mistake. */
+        if (rc == VKR_E_USAGE)
+            rc = vkr_fail_context(VKR_E_DATA, "%s: output settings",
+                                  sb->path ? sb->path : "storyboard");
         goto fail;
+    }
 
     int64_t audio_done = 0;
     for (int64_t f = 0; f < tl->n_frames; f++) {
