@@ -184,11 +184,11 @@ int vkr_testcard_frame(const vkr_testcard *tc, int64_t frame, uint8_t *rgb, int 
         memcpy(bg, white, 3);
     else
         vkr_testcard_background(tl, frame, bg);
-    for (int y = 0; y < tc->height; y++) {
-        uint8_t *row = rgb + (size_t)y * (size_t)stride;
-        for (int x = 0; x < tc->width; x++)
-            memcpy(row + 3 * (size_t)x, bg, 3);
-    }
+    /* Fill one row, then copy it: the frame is mostly background. */
+    for (int x = 0; x < tc->width; x++)
+        memcpy(rgb + 3 * (size_t)x, bg, 3);
+    for (int y = 1; y < tc->height; y++)
+        memcpy(rgb + (size_t)y * (size_t)stride, rgb, 3 * (size_t)tc->width);
 
     const char *id = tc->sb->shots[tl->shots[shot].shot].id;
     if (!id)
