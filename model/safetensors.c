@@ -225,6 +225,39 @@ fail:
     return rc;
 }
 
+/* Length field, header and data section of buf[0..len); st->path is set. */
+static int parse_buffer(vkr_safetensors *st, const uint8_t *p, size_t len)
+{
+    const char *path = st->path;
+    if (len < 8)
+        return vkr_fail(VKR_E_DATA, "%s: %zu bytes, too short for a safetensors header", path,
+                        len);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = hlen << 8 | p[i];
+    if (hlen > len - 8)
+        return vkr_fail(VKR_E_DATA,
+                        "%s: header length %llu exceeds the file (%zu bytes; truncated or not a "
+                        "safetensors file)",
+                        path, (unsigned long long)hlen, len);
+    if (hlen > ST_MAX_HEADER)
+        return vkr_fail(VKR_E_DATA, "%s: header length %llu exceeds the %u MiB limit", path,
+                        (unsigned long long)hlen, ST_MAX_HEADER >> 20);
+    return parse_header(st, (const char *)p + 8, (size_t)hlen, p + 8 + hlen, len - 8 - (size_t)hlen);
+}
+
+int vkr_st_open_memory(vkr_safetensors *st, const void *buf, size_t len, const char *what)
+{
+    memset(st, 0, sizeof *st);
+    st->path = strdup(what);
+    if (!st->path)
+        return vkr_fail(VKR_E_INTERNAL, "out of memory");
+    int rc = parse_buffer(st, buf, len);
+    if (rc)
+        vkr_st_close(st);
+    return rc;
+}
+
 int vkr_st_open(vkr_safetensors *st, const char *path)
 {
     memset(st, 0, sizeof *st);
@@ -262,24 +295,7 @@ int vkr_st_open(vkr_safetensors *st, const char *path)
     close(fd);
     fd = -1;
 
-    const uint8_t *p = st->map;
-    uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--)
-        hlen = hlen << 8 | p[i];
-    if (hlen > st->map_len - 8) {
-        rc = vkr_fail(VKR_E_DATA,
-                      "%s: header length %llu exceeds the file (%zu bytes; truncated or not a "
-                      "safetensors file)",
-                      path, (unsigned long long)hlen, st->map_len);
-        goto fail;
-    }
-    if (hlen > ST_MAX_HEADER) {
-        rc = vkr_fail(VKR_E_DATA, "%s: header length %llu exceeds the %u MiB limit", path,
-                      (unsigned long long)hlen, ST_MAX_HEADER >> 20);
-        goto fail;
-    }
-    rc = parse_header(st, (const char *)p + 8, (size_t)hlen, p + 8 + hlen,
-                      st->map_len - 8 - (size_t)hlen);
+    rc = parse_buffer(st, st->map, st->map_len);
     if (rc)
         goto fail;
     return VKR_OK;

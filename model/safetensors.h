@@ -25,7 +25,7 @@ typedef struct {
 
 typedef struct {
     char *path;
-    void *map;
+    void *map;              /* the mmap'd file; NULL for vkr_st_open_memory */
     size_t map_len;
     vkr_st_tensor *tensors; /* sorted by name */
     int n_tensors;
@@ -34,6 +34,9 @@ typedef struct {
 
 /* VKR_E_NOINPUT when the file cannot be opened, VKR_E_DATA when it is malformed. */
 int vkr_st_open(vkr_safetensors *st, const char *path);
+/* Parses buf[0..len) in place (not copied: it must outlive st; map stays
+ * NULL). `what` names it in messages. For fuzzing and embedded data. */
+int vkr_st_open_memory(vkr_safetensors *st, const void *buf, size_t len, const char *what);
 void vkr_st_close(vkr_safetensors *st);
 
 /* NULL when absent. Binary search. */

@@ -137,6 +137,7 @@ static int build_shots(const vkr_storyboard *sb, vkr_timeline *tl)
     tl->n_frames = vkr_us_to_index(t, fn, fd);
     tl->n_samples = vkr_us_to_index(t, rate, 1);
 
+    int64_t prev_half = 0; /* the previous shot's incoming half-width */
     for (int i = 0; i < sb->n_shots; i++) {
         const vkr_shot *s = &sb->shots[i];
         vkr_tl_shot *o = &tl->shots[i];
@@ -149,12 +150,15 @@ static int build_shots(const vkr_storyboard *sb, vkr_timeline *tl)
                 goto fail;
             }
             /* d/2 is exact in binary, so the half-width is round(d/2 * 1e6) and
-             * the blend is exactly centred in microseconds. Clamping to half of
-             * each neighbour keeps it inside the two shots it joins and apart
-             * from the neighbouring blends. */
+             * the blend is exactly centred in microseconds. The parser allows a
+             * half as long as a whole neighbour provided the halves inside each
+             * shot fit in it together (to within 0.5 us); clamping to what is
+             * left of each neighbour makes that exact after rounding, so blends
+             * never leave the two shots they join nor overlap each other. */
             half = vkr_seconds_to_us(s->transition_duration * 0.5);
-            half = min64(half, min64(dur[i - 1] / 2, dur[i] / 2));
+            half = min64(half, min64(dur[i], dur[i - 1] - prev_half));
         }
+        prev_half = half;
         o->xfade_us = 2 * half;
         o->xfade_frame_begin = vkr_us_to_index(o->start_us - half, fn, fd);
         o->xfade_frame_end = vkr_us_to_index(o->start_us + half, fn, fd);

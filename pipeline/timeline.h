@@ -20,9 +20,9 @@ typedef struct {
     int64_t sample_begin, sample_end; /* [begin, end) output samples */
     /* Transition into this shot. For a crossfade of d seconds the blend covers
      * [boundary - d/2, boundary + d/2); for a cut both ranges are empty and equal
-     * to frame_begin / sample_begin. The half-width is clamped to half of each
-     * neighbouring shot, so a blend stays inside the two shots it joins and a
-     * shot's incoming and outgoing blends never overlap. */
+     * to frame_begin / sample_begin. The half-width is clamped to what each
+     * neighbouring shot has room for, so a blend stays inside the two shots it
+     * joins and a shot's incoming and outgoing blends never overlap. */
     vkr_transition_kind transition;   /* the first shot's is always a cut */
     int64_t xfade_us;                 /* effective blend length (2 x half-width); 0 for a cut */
     int64_t xfade_frame_begin, xfade_frame_end;

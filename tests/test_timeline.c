@@ -181,12 +181,19 @@ static int check_timeline(const vkr_storyboard *sb, const vkr_timeline *tl)
 
     /* Transitions: centred on the boundary in microseconds, inside the two
      * shots they join, never overlapping the neighbouring blends. */
+    int64_t prev_half = 0;
     for (int i = 0; i < tl->n_shots; i++) {
         const vkr_tl_shot *s = &tl->shots[i];
         const vkr_shot *in = &sb->shots[i];
         int64_t half = 0;
-        if (i > 0 && in->transition == VKR_TRANSITION_CROSSFADE)
-            half = min64(llround(in->transition_duration * 0.5e6), min64(dur[i - 1], dur[i]) / 2);
+        if (i > 0 && in->transition == VKR_TRANSITION_CROSSFADE) {
+            half = llround(in->transition_duration * 0.5e6);
+            if (half > dur[i])
+                half = dur[i];
+            if (half > dur[i - 1] - prev_half)
+                half = dur[i - 1] - prev_half;
+        }
+        prev_half = half;
         CHECK(s->transition == (i > 0 ? in->transition : VKR_TRANSITION_CUT),
               "shot %d: transition %d", i, (int)s->transition);
         CHECK(s->xfade_us == 2 * half, "shot %d: xfade_us %" PRId64 ", expected %" PRId64, i,
@@ -411,7 +418,7 @@ static void test_crossfades(void)
     board_init(&b, 24, 1, 48000);
     add_crossfade(add_shot(&b, 2.0), 1.0);
     add_crossfade(add_shot(&b, 2.0), 0.5);
-    add_crossfade(add_shot(&b, 0.2), 1.0); /* clamped to half of the 0.2 s shot */
+    add_crossfade(add_shot(&b, 0.2), 1.0); /* clamped to the whole 0.2 s shot */
     add_shot(&b, 1.0);                     /* a cut */
     CHECK_EQ_INT(vkr_timeline_build(&b.sb, &tl), VKR_OK);
     check_timeline(&b.sb, &tl);
@@ -421,12 +428,12 @@ static void test_crossfades(void)
     CHECK_EQ_INT(tl.shots[1].xfade_frame_end, 54);
     CHECK_EQ_INT(tl.shots[1].xfade_sample_begin, 84000);
     CHECK_EQ_INT(tl.shots[1].xfade_sample_end, 108000);
-    /* Boundary at 4 s, half-width min(0.5, 1.0, 0.1) = 0.1 s: [3.9 s, 4.1 s). */
-    CHECK_EQ_INT(tl.shots[2].xfade_us, 200000);
-    CHECK_EQ_INT(tl.shots[2].xfade_frame_begin, 94);  /* 93.6 */
-    CHECK_EQ_INT(tl.shots[2].xfade_frame_end, 98);    /* 98.4 */
-    CHECK_EQ_INT(tl.shots[2].xfade_sample_begin, 187200);
-    CHECK_EQ_INT(tl.shots[2].xfade_sample_end, 196800);
+    /* Boundary at 4 s, half-width min(0.5, 0.2, 2 - 0.25) = 0.2 s: [3.8 s, 4.2 s). */
+    CHECK_EQ_INT(tl.shots[2].xfade_us, 400000);
+    CHECK_EQ_INT(tl.shots[2].xfade_frame_begin, 91);  /* 91.2 */
+    CHECK_EQ_INT(tl.shots[2].xfade_frame_end, 101);   /* 100.8 */
+    CHECK_EQ_INT(tl.shots[2].xfade_sample_begin, 182400);
+    CHECK_EQ_INT(tl.shots[2].xfade_sample_end, 201600);
     /* The cut: empty at the boundary (4.2 s = frame 100.8 -> 101). */
     CHECK_EQ_INT(tl.shots[3].transition, VKR_TRANSITION_CUT);
     CHECK_EQ_INT(tl.shots[3].xfade_frame_begin, 101);
@@ -434,6 +441,38 @@ static void test_crossfades(void)
     /* A crossfade written on the first shot is ignored: it has no predecessor. */
     CHECK_EQ_INT(tl.shots[0].transition, VKR_TRANSITION_CUT);
     CHECK_EQ_INT(tl.n_frames, 125); /* 5.2 s * 24 = 124.8 */
+    vkr_timeline_free(&tl);
+}
+
+/* The longest crossfades the storyboard validator accepts: a half as long as a
+ * whole neighbour, and a shot filled exactly by its incoming and outgoing halves. */
+static void test_full_length_crossfades(void)
+{
+    board b;
+    vkr_timeline tl;
+    board_init(&b, 25, 1, 8000);
+    add_shot(&b, 1.0);
+    add_crossfade(add_shot(&b, 1.0), 2.0); /* blends over the whole of both shots */
+    CHECK_EQ_INT(vkr_timeline_build(&b.sb, &tl), VKR_OK);
+    check_timeline(&b.sb, &tl);
+    CHECK_EQ_INT(tl.shots[1].xfade_us, 2000000);
+    CHECK_EQ_INT(tl.shots[1].xfade_frame_begin, 0);
+    CHECK_EQ_INT(tl.shots[1].xfade_frame_end, 50);
+    CHECK_EQ_INT(tl.shots[1].xfade_sample_end, 16000);
+    vkr_timeline_free(&tl);
+
+    board_init(&b, 25, 1, 8000);
+    add_shot(&b, 3.0);
+    add_crossfade(add_shot(&b, 1.0), 1.2);  /* 0.6 s into the 1 s shot ... */
+    add_crossfade(add_shot(&b, 3.0), 0.8);  /* ... and 0.4 s out of it: exactly full */
+    add_crossfade(add_shot(&b, 0.5), 10.0); /* room left: 3 - 0.4 before, 0.5 after */
+    CHECK_EQ_INT(vkr_timeline_build(&b.sb, &tl), VKR_OK);
+    check_timeline(&b.sb, &tl);
+    CHECK_EQ_INT(tl.shots[1].xfade_us, 1200000);
+    CHECK_EQ_INT(tl.shots[2].xfade_us, 800000);
+    CHECK_EQ_INT(tl.shots[1].xfade_frame_end, tl.shots[2].xfade_frame_begin); /* they touch */
+    CHECK_EQ_INT(tl.shots[3].xfade_us, 1000000);
+    CHECK_EQ_INT(tl.shots[3].xfade_frame_end, tl.n_frames);
     vkr_timeline_free(&tl);
 }
 
@@ -609,6 +648,36 @@ static void test_random_boards(int n_boards)
     free(b);
 }
 
+/* Every integer rate 1..120 fps and the NTSC family, each with a 600 s board of
+ * 64 shots whose lengths are not whole microseconds, against every sample rate. */
+static void test_rate_sweep(void)
+{
+    static const int ntsc[][2] = {{24000, 1001}, {30000, 1001}, {60000, 1001}, {120000, 1001}};
+    static const int rates[] = {8000, 11025, 22050, 44100, 48000, 96000};
+    board *b = malloc(sizeof *b);
+    int bad = 0;
+    for (int f = 1; f <= 120 + 4 && b && bad < 3; f++) {
+        int num = f <= 120 ? f : ntsc[f - 121][0], den = f <= 120 ? 1 : ntsc[f - 121][1];
+        board_init(b, num, den, rates[f % 6]);
+        double left = VKR_STORYBOARD_MAX_SECONDS;
+        for (int i = 0; i < MAX_SHOTS - 1; i++) {
+            double d = rng_range(0.001, 2 * left / (MAX_SHOTS - i));
+            add_shot(b, d);
+            left -= d;
+        }
+        add_shot(b, left > 0.001 ? left : 0.001);
+        vkr_timeline tl;
+        CHECK_EQ_INT(vkr_timeline_build(&b->sb, &tl), VKR_OK);
+        if (check_timeline(&b->sb, &tl))
+            bad++, fprintf(stderr, "  ^ sweep at %d/%d fps\n", num, den);
+        /* 600 s, to within the rounding of 64 durations (and the 1 ms floor). */
+        CHECK(llabs(tl.duration_us - 600000000) <= 1064, "sweep total %" PRId64 " us",
+              tl.duration_us);
+        vkr_timeline_free(&tl);
+    }
+    free(b);
+}
+
 int main(void)
 {
     _Static_assert(LDBL_MANT_DIG >= 64, "the long double reference needs 64-bit mantissas");
@@ -616,8 +685,10 @@ int main(void)
     test_thirds_at_30fps();
     test_ntsc_600s();
     test_crossfades();
+    test_full_length_crossfades();
     test_tiny_shot_and_cues();
     test_errors();
-    test_random_boards(4000);
+    test_rate_sweep();
+    test_random_boards(20000);
     return check_summary("test_timeline");
 }
