@@ -1,6 +1,7 @@
 #include "verify.h"
 
 #include "common/status.h"
+#include "subtitles.h"
 
 #include <cjson/cJSON.h>
 #include <libavcodec/avcodec.h>
@@ -559,30 +560,58 @@ static int check_sync(vctx *v)
     return rc;
 }
 
+/* Removes the U+200B zero-width spaces the writer inserts to defuse ASS
+ * sequences (subtitles.h), so texts compare as written. In place. */
+static void strip_zwsp(char *t)
+{
+    char *o = t;
+    for (const char *i = t; *i;) {
+        if ((unsigned char)i[0] == 0xE2 && (unsigned char)i[1] == 0x80 && (unsigned char)i[2] == 0x8B)
+            i += 3;
+        else
+            *o++ = *i++;
+    }
+    *o = 0;
+}
+
 static int check_subtitles(vctx *v)
 {
     const vkr_timeline *tl = v->o->tl;
     if (!tl)
         return add_check(v->r, true, "subtitles", "%d cues", v->n_subs);
-    if (v->n_subs != tl->n_subtitles)
-        return add_check(v->r, false, "subtitles", "expected %d cues, found %d", tl->n_subtitles,
-                         v->n_subs);
-    /* Timing tolerance: the writer may store cue times in milliseconds. */
-    const int64_t tol_us = 1000;
-    for (int i = 0; i < v->n_subs; i++) {
-        const vkr_tl_subtitle *want = &tl->subtitles[i];
-        const sub_cue *have = &v->subs[i];
-        if (!want->text || strcmp(want->text, have->text) != 0)
-            return add_check(v->r, false, "subtitles", "cue %d: expected text \"%.80s\", found \"%.80s\"",
-                             i + 1, want->text ? want->text : "", have->text);
-        if (llabs(have->start_us - want->start_us) > tol_us ||
-            llabs(have->end_us - want->end_us) > tol_us)
-            return add_check(v->r, false, "subtitles",
-                             "cue %d: expected %.3f-%.3f s, found %.3f-%.3f s", i + 1,
-                             want->start_us / 1e6, want->end_us / 1e6, have->start_us / 1e6,
-                             have->end_us / 1e6);
+    /* The plan as mov_text can carry it: the writer's own preparation (ms times,
+     * normalised text) and flattening (one cue at a time; overlaps become
+     * consecutive cues showing every active text). */
+    vkr_sub_cue *prep = NULL, *want = NULL;
+    int n_prep = 0, n_want = 0, rc;
+    if ((rc = vkr_sub_cues_prepare(tl->subtitles, tl->n_subtitles, &prep, &n_prep)) ||
+        (rc = vkr_sub_cues_flatten(prep, n_prep, &want, &n_want)))
+        goto done;
+    if (v->n_subs != n_want) {
+        rc = add_check(v->r, false, "subtitles", "expected %d cues, found %d", n_want, v->n_subs);
+        goto done;
     }
-    return add_check(v->r, true, "subtitles", "%d cues, texts and times as planned", v->n_subs);
+    for (int i = 0; i < v->n_subs; i++) {
+        sub_cue *have = &v->subs[i];
+        strip_zwsp(have->text);
+        if (strcmp(want[i].text, have->text) != 0) {
+            rc = add_check(v->r, false, "subtitles", "cue %d: expected text \"%.80s\", found \"%.80s\"",
+                           i + 1, want[i].text, have->text);
+            goto done;
+        }
+        if (have->start_us != want[i].start_ms * 1000 || have->end_us != want[i].end_ms * 1000) {
+            rc = add_check(v->r, false, "subtitles",
+                           "cue %d: expected %.3f-%.3f s, found %.6f-%.6f s", i + 1,
+                           want[i].start_ms / 1e3, want[i].end_ms / 1e3, have->start_us / 1e6,
+                           have->end_us / 1e6);
+            goto done;
+        }
+    }
+    rc = add_check(v->r, true, "subtitles", "%d cues, texts and times as planned", v->n_subs);
+done:
+    vkr_sub_cues_free(prep, n_prep);
+    vkr_sub_cues_free(want, n_want);
+    return rc;
 }
 
 static int check_counts(vctx *v)
@@ -611,10 +640,13 @@ static int check_counts(vctx *v)
         double secs = dur != AV_NOPTS_VALUE ? dur * av_q2d(v->vs->time_base)
                                             : v->fmt->duration / (double)AV_TIME_BASE;
         int64_t want = llround(secs * fps);
-        rc = add_check(r, want == r->n_video_packets, "frame count",
-                       "%s%" PRId64 " frames for %.3f s at %d/%d fps, found %" PRId64,
-                       want == r->n_video_packets ? "" : "expected ", want, secs, r->fps_num,
-                       r->fps_den, r->n_video_packets);
+        if (want == r->n_video_packets)
+            rc = add_check(r, true, "frame count", "%" PRId64 " frames = %.3f s at %d/%d fps", want,
+                           secs, r->fps_num, r->fps_den);
+        else
+            rc = add_check(r, false, "frame count",
+                           "expected %" PRId64 " frames (%.3f s at %d/%d fps), found %" PRId64, want,
+                           secs, r->fps_num, r->fps_den, r->n_video_packets);
     }
     if (rc || !v->as || r->sample_rate <= 0)
         return rc;
@@ -622,9 +654,12 @@ static int check_counts(vctx *v)
     double audio_s = (double)r->n_audio_samples / r->sample_rate;
     double diff = (audio_s - video_s) * r->sample_rate;
     bool ok = fabs(diff) <= 1024.0;
-    return add_check(r, ok, "audio duration", "%s%.6f s (video %.6f s, difference %+.0f samples%s)",
-                     ok ? "" : "expected within 1024 samples of the video, found ", audio_s, video_s,
-                     diff, ok ? "" : "");
+    if (ok)
+        return add_check(r, true, "audio duration", "%.6f s, video %.6f s, difference %+.0f samples",
+                         audio_s, video_s, diff);
+    return add_check(r, false, "audio duration",
+                     "expected %.6f s (the video's) within 1024 samples, found %.6f s (%+.0f samples)",
+                     video_s, audio_s, diff);
 }
 
 int vkr_verify(const char *path, const vkr_verify_opts *opts, vkr_verify_report *r)
@@ -690,13 +725,14 @@ int vkr_verify(const char *path, const vkr_verify_opts *opts, vkr_verify_report 
         if (sb) {
             bool same = r->sample_rate == sb->output.sample_rate && r->channels == sb->output.channels;
             if (same)
-                rc = add_check(r, true, "audio format", "%d Hz, %d channels", r->sample_rate,
-                               r->channels);
+                rc = add_check(r, true, "audio format", "%d Hz, %d channel%s", r->sample_rate,
+                               r->channels, r->channels == 1 ? "" : "s");
             else
                 rc = add_check(r, false, "audio format",
-                               "expected %d Hz, %d channels, found %d Hz, %d channels",
-                               sb->output.sample_rate, sb->output.channels, r->sample_rate,
-                               r->channels);
+                               "expected %d Hz, %d channel%s, found %d Hz, %d channel%s",
+                               sb->output.sample_rate, sb->output.channels,
+                               sb->output.channels == 1 ? "" : "s", r->sample_rate, r->channels,
+                               r->channels == 1 ? "" : "s");
             if (rc)
                 goto fail;
         }
