@@ -1,5 +1,6 @@
 #include "render.h"
 
+#include "common/log.h"
 #include "common/status.h"
 #include "common/version.h"
 #include "mp4_writer.h"
@@ -133,12 +134,21 @@ int vkr_render(const vkr_render_job *job)
         goto fail;
     }
 
+    /* crf 0 asks x264 for lossless, which High profile cannot carry (it needs
+     * High 4:4:4 Predictive, outside what the clip promises). crf 1 is the
+     * closest High-profile quality; the storyboard stays valid. */
+    int crf = oc->crf;
+    if (crf < 1) {
+        vkr_warn("%s: crf %d (lossless) is not possible in H.264 High; using crf 1",
+                 sb->path ? sb->path : "storyboard", crf);
+        crf = 1;
+    }
     vkr_mp4_params p = {
         .width = oc->width,
         .height = oc->height,
         .fps_num = tl->fps_num,
         .fps_den = tl->fps_den,
-        .crf = oc->crf,
+        .crf = crf,
         .sample_rate = tl->sample_rate,
         .channels = oc->channels,
         .title = sb->title,

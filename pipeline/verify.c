@@ -217,6 +217,29 @@ static int check_stream(vctx *v, enum AVMediaType t, enum AVCodecID want, const 
                      n ? " (" : "", names, n ? ")" : "");
 }
 
+/* The writer adds a subtitle track only when there are cues, so a file
+ * without subtitles has none; when present it must be the one mov_text track. */
+static int check_subtitle_stream(vctx *v)
+{
+    char names[256];
+    AVStream *st = NULL;
+    int n = count_streams(v->fmt, AVMEDIA_TYPE_SUBTITLE, &st, names, sizeof names);
+    const vkr_timeline *tl = v->o->tl;
+    v->ss = n >= 1 ? st : NULL;
+    if (n == 0) {
+        if (tl && tl->n_subtitles > 0)
+            return add_check(v->r, false, "subtitle stream",
+                             "expected 1 mov_text stream (%d subtitles planned), found none",
+                             tl->n_subtitles);
+        return add_check(v->r, true, "subtitle stream", "none: no subtitles%s",
+                         tl ? " planned" : "");
+    }
+    if (n == 1 && st->codecpar->codec_id == AV_CODEC_ID_MOV_TEXT)
+        return add_check(v->r, true, "subtitle stream", "%s", names);
+    return add_check(v->r, false, "subtitle stream", "expected 1 mov_text stream, found %d (%s)", n,
+                     names);
+}
+
 static int open_decoder(AVStream *st, AVCodecContext **out)
 {
     const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
@@ -737,7 +760,7 @@ int vkr_verify(const char *path, const vkr_verify_opts *opts, vkr_verify_report 
                 goto fail;
         }
     }
-    if ((rc = check_stream(&v, AVMEDIA_TYPE_SUBTITLE, AV_CODEC_ID_MOV_TEXT, "subtitle stream", &v.ss)))
+    if ((rc = check_subtitle_stream(&v)))
         goto fail;
     if ((rc = check_start_times(&v)))
         goto fail;

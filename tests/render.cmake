@@ -84,3 +84,28 @@ add_test(NAME verify_missing_file
          COMMAND ${VKR_EXPECT} 66 $<TARGET_FILE:vkreel> verify ${VKR_RENDER_OUT}/absent.mp4)
 add_test(NAME verify_not_media
          COMMAND ${VKR_EXPECT} 66 $<TARGET_FILE:vkreel> verify ${CMAKE_SOURCE_DIR}/tests/render/bad-cue.json)
+
+# No cues, no subtitles (so no subtitle track), one shot.
+add_test(NAME render_minimal_testcard
+         COMMAND $<TARGET_FILE:vkreel> render storyboards/minimal.json
+                 -o ${VKR_RENDER_OUT}/minimal.mp4 --testcard --quiet
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(render_minimal_testcard PROPERTIES FIXTURES_SETUP minimal_mp4)
+add_test(NAME verify_minimal_with_storyboard
+         COMMAND $<TARGET_FILE:vkreel> verify ${VKR_RENDER_OUT}/minimal.mp4
+                 --storyboard storyboards/minimal.json
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(verify_minimal_with_storyboard PROPERTIES FIXTURES_REQUIRED minimal_mp4)
+
+# crf 0 (rendered at crf 1 with a warning), 24000/1001 fps, 8 kHz mono, 64x4096,
+# crossfades that fill whole shots.
+add_test(NAME render_tight_crossfades_testcard
+         COMMAND $<TARGET_FILE:vkreel> render tests/storyboards/good/rational-fps-tight-crossfades.json
+                 -o ${VKR_RENDER_OUT}/tight.mp4 --testcard --quiet
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(render_tight_crossfades_testcard PROPERTIES FIXTURES_SETUP tight_mp4)
+add_test(NAME verify_tight_crossfades_with_storyboard
+         COMMAND $<TARGET_FILE:vkreel> verify ${VKR_RENDER_OUT}/tight.mp4
+                 --storyboard tests/storyboards/good/rational-fps-tight-crossfades.json
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(verify_tight_crossfades_with_storyboard PROPERTIES FIXTURES_REQUIRED tight_mp4)
