@@ -19,7 +19,11 @@ typedef struct {
     int ndim;
     int64_t shape[VKR_MAX_DIMS];
     int64_t numel;
-    const void *data; /* points into the mapping; little-endian, C-contiguous */
+    /* Little-endian, C-contiguous (row-major) elements: into the file mapping,
+     * or (torch .bin views that were not contiguous) into a private copy.
+     * Not necessarily aligned to the element size: read through memcpy or
+     * vkr_st_to_f32 / vkr_st_to_i64, never by casting to float *. */
+    const void *data;
     size_t nbytes;
 } vkr_st_tensor;
 

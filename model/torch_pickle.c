@@ -270,7 +270,7 @@ static int int_tuple(unpickler *u, const obj *t, const char *what, int64_t *out,
 
 static int reduce(unpickler *u)
 {
-    obj *args, *fn;
+    obj *args = NULL, *fn = NULL;
     int rc;
     if ((rc = pop(u, &args)) || (rc = pop(u, &fn)))
         return rc;
@@ -320,7 +320,7 @@ static int reduce(unpickler *u)
 /* BINPERSID: ('storage', storage_type, key, location, numel) -> a storage. */
 static int persistent_load(unpickler *u)
 {
-    obj *pid;
+    obj *pid = NULL;
     int rc = pop(u, &pid);
     if (rc)
         return rc;
@@ -348,7 +348,7 @@ static int persistent_load(unpickler *u)
 
 static int memo_put(unpickler *u, uint64_t idx)
 {
-    obj *o;
+    obj *o = NULL;
     int rc = top(u, &o);
     if (rc)
         return rc;
@@ -430,13 +430,13 @@ static int run(unpickler *u, obj **result)
     int rc = VKR_OK;
     char module[256], name[256];
     for (;;) {
-        const uint8_t *a;
+        const uint8_t *a = NULL; /* initialisers: GCC cannot see that rc guards them */
         u->op_pos = u->pos;
         if ((rc = take(u, 1, &a)))
             return FAIL(u, "pickle ends without STOP");
         uint8_t op = a[0];
-        obj *x, *y, *c;
-        size_t mark;
+        obj *x = NULL, *y = NULL, *c = NULL;
+        size_t mark = 0;
         switch (op) {
         case 0x80: /* PROTO */
             if ((rc = take(u, 1, &a)))

@@ -156,6 +156,58 @@ static void test_bad(void)
     cJSON_Delete(expect);
 }
 
+/* A real state dict converted to f16 by torch: every tensor matches the f32
+ * golden file, each half equal to vkr_f32_to_f16 of the f32 value (torch's
+ * rounding and ours agree), I64 buffers byte-identical. */
+static void test_clap_fp16(void)
+{
+    vkr_torch_bin tb;
+    vkr_safetensors st;
+    int rc = vkr_tb_open(&tb, "tests/model/clap_text.fp16.bin");
+    CHECK(rc == 0, "%s", vkr_last_error());
+    if (rc)
+        return;
+    rc = vkr_st_open(&st, "tests/golden/clap_text/weights.safetensors");
+    CHECK(rc == 0, "%s", vkr_last_error());
+    if (rc) {
+        vkr_tb_close(&tb);
+        return;
+    }
+    CHECK_EQ_INT(tb.n_tensors, st.n_tensors);
+    long halves = 0, mismatches = 0;
+    for (int i = 0; i < st.n_tensors && i < tb.n_tensors; i++) {
+        const vkr_st_tensor *s = &st.tensors[i], *b = &tb.tensors[i];
+        CHECK(strcmp(s->name, b->name) == 0, "tensor %d: '%s' vs '%s'", i, s->name, b->name);
+        CHECK(s->ndim == b->ndim && memcmp(s->shape, b->shape, sizeof s->shape) == 0,
+              "'%s': shapes differ", s->name);
+        if (s->dtype == VKR_I64) {
+            CHECK(b->dtype == VKR_I64 && b->nbytes == s->nbytes &&
+                      memcmp(b->data, s->data, s->nbytes) == 0,
+                  "'%s': I64 buffer differs", s->name);
+            continue;
+        }
+        CHECK(s->dtype == VKR_F32 && b->dtype == VKR_F16, "'%s': dtypes %s / %s", s->name,
+              vkr_dtype_name(s->dtype), vkr_dtype_name(b->dtype));
+        if (b->dtype != VKR_F16 || s->numel != b->numel)
+            continue;
+        for (int64_t k = 0; k < s->numel; k++) {
+            float f;
+            uint16_t h;
+            memcpy(&f, (const uint8_t *)s->data + 4 * k, 4);
+            memcpy(&h, (const uint8_t *)b->data + 2 * k, 2);
+            if (vkr_f32_to_f16(f) != h && mismatches++ < 5)
+                fprintf(stderr, "'%s'[%lld]: %a -> 0x%04x, torch 0x%04x\n", s->name,
+                        (long long)k, f, vkr_f32_to_f16(f), h);
+            halves++;
+        }
+    }
+    printf("clap fp16: %ld halves compared with torch\n", halves);
+    CHECK(mismatches == 0 && halves > 50000, "%ld of %ld halves differ from torch", mismatches,
+          halves);
+    vkr_st_close(&st);
+    vkr_tb_close(&tb);
+}
+
 /* Every truncation is rejected; bit flips are rejected or yield tensors
  * whose bytes can all be read (ASan checks the reads). */
 static void test_mutations(void)
@@ -205,6 +257,7 @@ int main(void)
 {
     test_good();
     test_bad();
+    test_clap_fp16();
     test_mutations();
     return check_summary("test_torch_bin");
 }

@@ -14,6 +14,9 @@ only to change them). Needs Debian's python3-torch (run with /usr/bin/python3).
                              sizes and offsets in zip64 extra fields, zip64 end
                              of central directory), as torch writes files > 4 GiB
   torch_nested.bin           {"state_dict": {...}} (training-checkpoint wrapper)
+  clap_text.fp16.bin         tests/golden/clap_text/weights.safetensors (read with numpy,
+                             not with vkreel) converted by torch to float16 (I64 buffers
+                             kept): a real state dict, and torch's own f32->f16 rounding
   bad/*.bin + bad/expected.json   files the reader must reject with VKR_E_DATA,
                              each with a substring the error message must contain
 """
@@ -62,6 +65,18 @@ def state_dict():
     sd["empty"] = torch.zeros(0, 3)
     sd._metadata = OrderedDict({"": {"version": 1}, "conv": {"version": 1}})  # BUILD
     return sd
+
+
+def read_safetensors(path):
+    import numpy as np
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    h.pop("__metadata__", None)
+    dt = {"F32": "<f4", "I64": "<i8"}
+    return OrderedDict((k, np.frombuffer(b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]],
+                                         dt[v["dtype"]]).reshape(v["shape"]).copy())
+                       for k, v in sorted(h.items()))
 
 
 def describe(sd):
@@ -152,6 +167,10 @@ def main():
     torch.save(sd, os.path.join(OUT, "torch_small_p4.bin"), pickle_protocol=4)
     zip64_rewrite(os.path.join(OUT, "torch_small.bin"), os.path.join(OUT, "torch_small_zip64.bin"))
     torch.save({"state_dict": OrderedDict(w=torch.tensor([1.0, 2.0]))}, os.path.join(OUT, "torch_nested.bin"))
+    golden = read_safetensors(os.path.join(OUT, "..", "golden", "clap_text", "weights.safetensors"))
+    half = OrderedDict((k, torch.from_numpy(v).half() if v.dtype.kind == "f" else torch.from_numpy(v))
+                       for k, v in golden.items())
+    torch.save(half, os.path.join(OUT, "clap_text.fp16.bin"))
     with open(os.path.join(OUT, "torch_small.json"), "w") as f:
         json.dump(describe(sd), f, indent=1)
         f.write("\n")
