@@ -449,7 +449,7 @@ static int64_t beep_len(const vkr_timeline *tl, const vkr_tl_cue *c)
     return len < 0 ? 0 : len;
 }
 
-static int append_list(char *buf, size_t len, const int64_t *v, int n)
+static void append_list(char *buf, size_t len, const int64_t *v, int n)
 {
     size_t used = 0;
     buf[0] = 0;
@@ -460,7 +460,6 @@ static int append_list(char *buf, size_t len, const int64_t *v, int n)
         }
         used += (size_t)snprintf(buf + used, len - used, "%s%" PRId64, i ? ", " : "", v[i]);
     }
-    return 0;
 }
 
 static int check_sync(vctx *v)
@@ -583,7 +582,7 @@ static int check_sync(vctx *v)
     return rc;
 }
 
-/* Removes the U+200B zero-width spaces the writer inserts to defuse ASS
+/* Removes U+200B zero-width spaces, which the writer inserts to defuse ASS
  * sequences (subtitles.h), so texts compare as written. In place. */
 static void strip_zwsp(char *t)
 {
@@ -617,6 +616,7 @@ static int check_subtitles(vctx *v)
     for (int i = 0; i < v->n_subs; i++) {
         sub_cue *have = &v->subs[i];
         strip_zwsp(have->text);
+        strip_zwsp(want[i].text);
         if (strcmp(want[i].text, have->text) != 0) {
             rc = add_check(v->r, false, "subtitles", "cue %d: expected text \"%.80s\", found \"%.80s\"",
                            i + 1, want[i].text, have->text);
