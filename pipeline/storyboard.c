@@ -26,6 +26,7 @@
 #define MAX_CUES VKR_STORYBOARD_MAX_CUES
 #define MAX_SUBTITLES VKR_STORYBOARD_MAX_SUBTITLES
 #define MAX_CUE_SECONDS 30.0
+#define MIN_SECONDS 0.001 /* shots and cues: 1 ms, so no duration rounds to 0 us in the timeline */
 #define MAX_ID_BYTES 64
 #define MAX_SEED 9007199254740991.0 /* 2^53 - 1: every seed is exact as a JSON number */
 #define DIAGS_MAX 1000              /* beyond this, problems are only counted */
@@ -555,7 +556,7 @@ static void read_output(builder *b, const vkr_json *root)
         vkr_jptr_pop(&v->ptr, m2);
         if (get_int(v, o, "channels", false, 1, 2, false, &x))
             out->channels = (int)x;
-        if (get_int(v, o, "crf", false, 0, 51, false, &x))
+        if (get_int(v, o, "crf", false, 1, 51, false, &x))
             out->crf = (int)x;
     }
     vkr_jptr_pop(&v->ptr, mark);
@@ -622,7 +623,7 @@ static void read_shot(builder *b, const vkr_json *n, int index, shot_info *info)
     const char *s = NULL;
     if (get_id(v, n, &s))
         shot->id = keep(b, s);
-    if (get_number(v, n, "duration", true, 0, true, INFINITY, false, &shot->duration))
+    if (get_number(v, n, "duration", true, MIN_SECONDS, false, INFINITY, false, &shot->duration))
         info->duration_ok = true;
     s = NULL;
     if (get_string(v, n, "prompt", true, true, &s))
@@ -730,7 +731,7 @@ static void read_cue(builder *b, const vkr_json *n, int index, cue_info *info)
     info->at_ok = get_number(v, n, "at", true, sn ? -INFINITY : 0, false, INFINITY, false,
                              &cue->at);
     info->duration_ok =
-        get_number(v, n, "duration", true, 0, true, MAX_CUE_SECONDS, false, &cue->duration);
+        get_number(v, n, "duration", true, MIN_SECONDS, false, MAX_CUE_SECONDS, false, &cue->duration);
     if (get_string(v, n, "prompt", true, true, &s))
         cue->prompt = keep(b, s);
     get_number(v, n, "gain_db", false, -60, false, 12, false, &cue->gain_db);
