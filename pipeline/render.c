@@ -1,6 +1,5 @@
 #include "render.h"
 
-#include "common/log.h"
 #include "common/status.h"
 #include "common/version.h"
 #include "mp4_writer.h"
@@ -134,21 +133,12 @@ int vkr_render(const vkr_render_job *job)
         goto fail;
     }
 
-    /* crf 0 asks x264 for lossless, which High profile cannot carry (it needs
-     * High 4:4:4 Predictive, outside what the clip promises). crf 1 is the
-     * closest High-profile quality; the storyboard stays valid. */
-    int crf = oc->crf;
-    if (crf < 1) {
-        vkr_warn("%s: crf %d (lossless) is not possible in H.264 High; using crf 1",
-                 sb->path ? sb->path : "storyboard", crf);
-        crf = 1;
-    }
     vkr_mp4_params p = {
         .width = oc->width,
         .height = oc->height,
         .fps_num = tl->fps_num,
         .fps_den = tl->fps_den,
-        .crf = crf,
+        .crf = oc->crf,
         .sample_rate = tl->sample_rate,
         .channels = oc->channels,
         .title = sb->title,
@@ -159,9 +149,8 @@ int vkr_render(const vkr_render_job *job)
         .write_sidecars = 1,
     };
     if ((rc = vkr_mp4_open(&w, job->out_path, &p))) {
-        /* The writer's "bad parameters" are the storyboard's output settings here
-         * (e.g. crf 0, which needs a profile other than High): invalid data, not
-         * a command-line mistake. */
+        /* The writer's "bad parameters" are the storyboard's output settings here:
+         * invalid data, not a command-line mistake. */
         if (rc == VKR_E_USAGE)
             rc = vkr_fail_context(VKR_E_DATA, "%s: output settings",
                                   sb->path ? sb->path : "storyboard");

@@ -97,7 +97,7 @@ add_test(NAME verify_minimal_with_storyboard
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 set_tests_properties(verify_minimal_with_storyboard PROPERTIES FIXTURES_REQUIRED minimal_mp4)
 
-# crf 0 (rendered at crf 1 with a warning), 24000/1001 fps, 8 kHz mono, 64x4096,
+# crf 1, 24000/1001 fps, 8 kHz mono, 64x4096,
 # crossfades that fill whole shots.
 add_test(NAME render_tight_crossfades_testcard
          COMMAND $<TARGET_FILE:vkreel> render tests/storyboards/good/rational-fps-tight-crossfades.json
