@@ -235,6 +235,40 @@ static void test_frames(void)
     free(img);
 }
 
+/* A long shot id shrinks to fit; 30000/1001 fps shows the nominal-30 timecode;
+ * shot lookup at the boundaries. */
+static void test_layout_and_rates(void)
+{
+    build(2);
+    shots[1].id = "a-very-long-shot-identifier-for-the-plane";
+    tl.fps_num = 30000;
+    tl.fps_den = 1001;
+    vkr_testcard tc;
+    CHECK_EQ_INT(vkr_testcard_init(&tc, &sb, &tl), 0);
+    vkr_testcard_layout l;
+    vkr_testcard_layout_for(W, H, shots[1].id, &l);
+    int idw = vkr_font_text_width(shots[1].id, l.id_scale);
+    CHECK(l.id_scale < l.scale, "long id not shrunk: id scale %d, scale %d", l.id_scale, l.scale);
+    CHECK(l.id_x >= 0 && l.id_x + idw <= W, "long id spans x %d..%d of %d", l.id_x, l.id_x + idw, W);
+
+    uint8_t *img = malloc((size_t)W * H * 3);
+    const uint8_t white[3] = {255, 255, 255};
+    char got[64];
+    CHECK_EQ_INT(vkr_testcard_frame(&tc, 119, img, W * 3), 0);
+    ocr(img, l.id_x, l.id_y, l.id_scale, white, (int)strlen(shots[1].id), got);
+    CHECK_EQ_STR(str(got), shots[1].id);
+    ocr(img, l.tc_x, l.tc_y, l.scale, white, 11, got);
+    CHECK_EQ_STR(str(got), "00:00:03:29");
+    free(img);
+
+    CHECK_EQ_INT(vkr_testcard_shot_at(&tl, 0), 0);
+    CHECK_EQ_INT(vkr_testcard_shot_at(&tl, 47), 0);
+    CHECK_EQ_INT(vkr_testcard_shot_at(&tl, 48), 1);
+    CHECK_EQ_INT(vkr_testcard_shot_at(&tl, 119), 1);
+    CHECK_EQ_INT(vkr_testcard_shot_at(&tl, 120), -1);
+    CHECK_EQ_INT(vkr_testcard_shot_at(&tl, -1), -1);
+}
+
 static void test_colors(void)
 {
     build(2);
@@ -379,6 +413,7 @@ int main(void)
     test_font();
     test_timecode();
     test_frames();
+    test_layout_and_rates();
     test_colors();
     test_audio();
     return check_summary("test_testcard");
