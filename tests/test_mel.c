@@ -165,8 +165,8 @@ static void check_stft_against_dft(const vkr_stft_config *cfg, int n, const char
                 max_err = err;
             if (hypot(re, im) > max_mag)
                 max_mag = hypot(re, im);
-            /* float32 FFT of unit-range noise: errors grow like eps * sqrt(N) * |x|. */
-            if (err > 2e-6 * N && bad++ < 5)
+            /* float32 FFT of unit-range noise: measured <= 4.4e-6 at n_fft 1024. */
+            if (err > 3e-5 && bad++ < 5)
                 CHECK(0, "%s: frame %lld bin %d: got (%g, %g) |%g|, expected (%g, %g)", what,
                       (long long)t, k, got[0], got[1], mag[t * nb + k], re, im);
         }
