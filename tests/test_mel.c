@@ -6,6 +6,7 @@
 #include "common/status.h"
 #include "tests/check.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -335,8 +336,48 @@ static void test_frame_count(void)
     vkr_mel_free(m);
 }
 
+/* Plan creation from several threads at once (the FFTW planner is not
+ * thread-safe; the cache serialises it), then each thread checks a round trip. */
+static void *thread_body(void *arg)
+{
+    int n_fft = *(int *)arg;
+    vkr_stft_config c = {.n_fft = n_fft, .hop = n_fft / 4, .win_length = n_fft, .center = 1};
+    vkr_stft *s = NULL;
+    long ok = 0;
+    if (vkr_stft_create(&c, &s) == 0) {
+        int n = 4 * n_fft;
+        float *x = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n);
+        float *X = malloc(sizeof(float) * 2 * (n_fft / 2 + 1) * vkr_stft_n_frames(s, n));
+        for (int i = 0; i < n; i++)
+            x[i] = (float)sin(i * 0.37 + n_fft);
+        ok = vkr_stft_forward(s, x, n, X) == 0 && vkr_istft(s, X, vkr_stft_n_frames(s, n), y, n) == 0;
+        for (int i = 0; ok && i < n; i++)
+            ok = fabs(x[i] - y[i]) < 1e-4;
+        free(x);
+        free(y);
+        free(X);
+        vkr_stft_free(s);
+    }
+    return (void *)ok;
+}
+
+static void test_threads(void)
+{
+    enum { T = 8 };
+    pthread_t th[T];
+    int sizes[T] = {256, 512, 2048, 4096, 256, 512, 2048, 4096};
+    for (int i = 0; i < T; i++)
+        CHECK_EQ_INT(pthread_create(&th[i], NULL, thread_body, &sizes[i]), 0);
+    for (int i = 0; i < T; i++) {
+        void *ret = NULL;
+        pthread_join(th[i], &ret);
+        CHECK(ret == (void *)1, "thread %d (n_fft %d) failed", i, sizes[i]);
+    }
+}
+
 int main(void)
 {
+    test_threads();
     test_mel_scale();
     test_filterbank();
     test_stft();
