@@ -1,10 +1,13 @@
 #include "loudness.h"
 
 #include "common/status.h"
+#include "limiter.h"
 
 #include <ebur128.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define CHUNK_FRAMES 65536
 #define CEILING_MARGIN_DB 0.001 /* float rounding of the scaled samples stays inside this */
@@ -82,9 +85,73 @@ int vkr_loudness_normalize(float *x, int64_t frames, int channels, int rate, dou
     apply_gain(x, frames * channels, r.gain_db);
     if ((rc = vkr_loudness_measure(x, frames, channels, rate, &r.after)))
         return rc;
+    r.iterations = 1;
     if (res)
         *res = r;
     return VKR_OK;
+}
+
+#define LIMITER_LOOKAHEAD_MS 5.0
+#define LIMITER_RELEASE_MS 100.0
+#define LIMITED_MAX_PASSES 8
+#define LIMITED_TOLERANCE_LU 0.02
+
+int vkr_loudness_normalize_limited(float *x, int64_t frames, int channels, int rate,
+                                   double target_lufs, double ceiling_dbtp, vkr_loudnorm_result *res)
+{
+    vkr_loudnorm_result r = {0};
+    float *orig = NULL;
+    int rc = vkr_loudness_measure(x, frames, channels, rate, &r.before);
+    if (rc)
+        return rc;
+    if (!isfinite(r.before.integrated_lufs))
+        return vkr_fail(VKR_E_DATA, "loudness: integrated loudness undefined (%.3f s: shorter than "
+                        "400 ms, or silent); peak-normalise instead", (double)frames / rate);
+    if (!isfinite(target_lufs) || !isfinite(ceiling_dbtp))
+        return vkr_fail(VKR_E_USAGE, "loudness: target and ceiling must be finite");
+    const size_t n = (size_t)frames * channels;
+    orig = malloc(sizeof(float) * n);
+    if (!orig)
+        return vkr_fail(VKR_E_INTERNAL, "loudness: out of memory");
+    memcpy(orig, x, sizeof(float) * n);
+    double gain = target_lufs - r.before.integrated_lufs;
+    double threshold_db = ceiling_dbtp - CEILING_MARGIN_DB;
+    for (int pass = 0; pass < LIMITED_MAX_PASSES; pass++) {
+        memcpy(x, orig, sizeof(float) * n);
+        apply_gain(x, (int64_t)n, gain);
+        vkr_limiter_config lc = {.threshold = pow(10.0, threshold_db / 20.0),
+                                 .lookahead_ms = LIMITER_LOOKAHEAD_MS,
+                                 .release_ms = LIMITER_RELEASE_MS};
+        double min_gain;
+        if ((rc = vkr_limiter_apply(x, frames, channels, rate, &lc, &min_gain)) ||
+            (rc = vkr_loudness_measure(x, frames, channels, rate, &r.after)))
+            goto fail;
+        r.gain_db = gain;
+        r.limiter_db = 20.0 * log10(min_gain);
+        r.peak_limited = min_gain < 1.0;
+        r.iterations = pass + 1;
+        if (r.after.true_peak_dbtp > ceiling_dbtp - CEILING_MARGIN_DB / 2) {
+            /* Inter-sample overs: the limiter works on sample peaks. */
+            threshold_db -= r.after.true_peak_dbtp - (ceiling_dbtp - CEILING_MARGIN_DB) + 0.01;
+            continue;
+        }
+        double err = target_lufs - r.after.integrated_lufs;
+        if (!isfinite(err) || fabs(err) < LIMITED_TOLERANCE_LU)
+            break;
+        gain += err;
+    }
+    if (r.after.true_peak_dbtp > ceiling_dbtp - CEILING_MARGIN_DB / 2) {
+        double trim = ceiling_dbtp - CEILING_MARGIN_DB - r.after.true_peak_dbtp;
+        apply_gain(x, (int64_t)n, trim);
+        r.gain_db += trim;
+        if ((rc = vkr_loudness_measure(x, frames, channels, rate, &r.after)))
+            goto fail;
+    }
+    if (res)
+        *res = r;
+fail:
+    free(orig);
+    return rc;
 }
 
 int vkr_peak_normalize(float *x, int64_t frames, int channels, int rate, double ceiling_dbtp,

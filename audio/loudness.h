@@ -8,10 +8,11 @@
  * signal is one front channel: it measures 3 dB below the same signal on both
  * channels of a stereo bus.
  *
- * No limiter is applied anywhere: normalisation is one static gain. When the
- * gain that reaches the loudness target would push the true peak over the
- * ceiling, the gain is reduced to meet the ceiling and the result stays below
- * the target (reported). docs/audio.md has the procedure. */
+ * vkr_loudness_normalize applies one static gain and no limiter: when the gain
+ * that reaches the loudness target would push the true peak over the ceiling,
+ * the gain is reduced to meet the ceiling and the result stays below the target
+ * (reported). vkr_loudness_normalize_limited reaches the target anyway through
+ * the look-ahead limiter of audio/limiter.h. docs/audio.md has the procedures. */
 #ifndef VKR_AUDIO_LOUDNESS_H
 #define VKR_AUDIO_LOUDNESS_H
 
@@ -29,8 +30,11 @@ int vkr_loudness_measure(const float *x, int64_t frames, int channels, int rate,
 typedef struct {
     vkr_loudness before;
     vkr_loudness after;  /* re-measured after the gain */
-    double gain_db;      /* the gain applied */
-    int peak_limited;    /* 1: the true-peak ceiling, not the target, set the gain */
+    double gain_db;      /* the static gain applied */
+    int peak_limited;    /* 1: the true-peak ceiling, not the target, set the gain (static),
+                          * or the limiter reduced the gain somewhere (limited variant) */
+    double limiter_db;   /* limited variant: largest limiter gain reduction, <= 0 dB; else 0 */
+    int iterations;      /* limited variant: measure/adjust passes used; else 1 */
 } vkr_loudnorm_result;
 
 /* Scales x in place to integrated loudness target_lufs, then lowers the gain if
@@ -40,6 +44,18 @@ typedef struct {
  * vkr_peak_normalize for short effects. `res` may be NULL. */
 int vkr_loudness_normalize(float *x, int64_t frames, int channels, int rate, double target_lufs,
                            double ceiling_dbtp, vkr_loudnorm_result *res);
+
+/* Like vkr_loudness_normalize, but reaches the target through a look-ahead
+ * limiter (5 ms look-ahead, 100 ms release) instead of giving up loudness:
+ * repeat { x = original * gain; limit to the sample-peak threshold; measure;
+ * if the true peak is over the ceiling lower the threshold by the excess (+0.01 dB),
+ * else gain += target - measured } until within 0.02 LU of the target and under
+ * the ceiling, at most 8 passes. If the limiter cannot get there (a signal that
+ * is nothing but peaks) the last pass stands; the true-peak ceiling is always
+ * respected (a final static trim if needed). Signals that need no limiting get
+ * exactly vkr_loudness_normalize's static gain. */
+int vkr_loudness_normalize_limited(float *x, int64_t frames, int channels, int rate,
+                                   double target_lufs, double ceiling_dbtp, vkr_loudnorm_result *res);
 
 /* Scales x in place so its true peak is ceiling_dbtp (less the 0.001 dB
  * margin): the sound-effect rule (-1 dBTP), for clips too short for an integrated

@@ -156,6 +156,29 @@ static void test_normalize(void)
     CHECK_NEAR(r.after.integrated_lufs - r.before.integrated_lufs, r.gain_db, 0.01);
     free(x);
 
+    /* The same with the look-ahead limiter: the target is reached. */
+    x = programme(n, rate, 0.02, 0.5);
+    float *copy = malloc(sizeof(float) * n * 2);
+    memcpy(copy, x, sizeof(float) * n * 2);
+    CHECK_EQ_INT(vkr_loudness_normalize_limited(x, n, 2, rate, -14.0, -1.0, &r), 0);
+    printf("limited normalise clicks to -14 LUFS under -1 dBTP: %.3f -> %.3f LUFS, true peak "
+           "%.4f dBTP, gain %+.2f dB, limiter %.2f dB, %d passes\n", r.before.integrated_lufs,
+           r.after.integrated_lufs, r.after.true_peak_dbtp, r.gain_db, r.limiter_db, r.iterations);
+    CHECK_NEAR(r.after.integrated_lufs, -14.0, 0.1);
+    CHECK(r.after.true_peak_dbtp <= -1.0, "true peak %.4f over the ceiling", r.after.true_peak_dbtp);
+    CHECK(r.peak_limited && r.limiter_db < -1.0, "limiter reduction %.3f dB", r.limiter_db);
+    free(x);
+    /* No limiting needed: identical to the static gain. */
+    x = programme(n, rate, 0.05, 0.0);
+    memcpy(copy, x, sizeof(float) * n * 2);
+    vkr_loudnorm_result r2;
+    CHECK_EQ_INT(vkr_loudness_normalize_limited(x, n, 2, rate, -16.0, -1.0, &r), 0);
+    CHECK_EQ_INT(vkr_loudness_normalize(copy, n, 2, rate, -16.0, -1.0, &r2), 0);
+    CHECK(memcmp(x, copy, sizeof(float) * n * 2) == 0, "limited variant changed an unlimited signal");
+    CHECK_EQ_INT(r.peak_limited, 0);
+    free(x);
+    free(copy);
+
     /* Undefined integrated loudness: short or silent. */
     x = programme(rate / 4, rate, 0.1, 0.0);
     vkr_loudness l;
