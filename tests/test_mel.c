@@ -229,52 +229,64 @@ static void test_stft(void)
     vkr_stft_free(s);
 }
 
+/* Every case of the reference file: "samples N frames F mels 64" then F rows. */
 static void test_logmel_reference(void)
 {
     FILE *f = fopen(LOGMEL_REF, "r");
     CHECK(f != NULL, "cannot open %s", LOGMEL_REF);
     if (!f)
         return;
-    char line[256];
-    int n = 0, frames = 0, mels = 0;
-    while (fgets(line, sizeof line, f) && line[0] == '#')
-        ;
-    CHECK(sscanf(line, "samples %d frames %d mels %d", &n, &frames, &mels) == 3, "bad header");
-    CHECK_EQ_INT(mels, 64);
-    CHECK(n > 0 && n < 100000 && frames > 0, "bad sizes");
-    if (n <= 0 || n >= 100000 || frames <= 0 || mels != 64) {
-        fclose(f);
-        return;
-    }
-    float *ref = malloc(sizeof(float) * frames * 64);
-    for (int i = 0; i < frames * 64; i++)
-        if (fscanf(f, "%f", &ref[i]) != 1) {
-            CHECK(0, "short reference at value %d", i);
-            break;
-        }
-    fclose(f);
     vkr_mel_config cfg = vkr_mel_config_audioldm();
     vkr_mel *m = NULL;
     CHECK_EQ_INT(vkr_mel_create(&cfg, &m), 0);
-    float *x = malloc(sizeof(float) * n);
-    make_signal(x, n);
-    CHECK_EQ_INT(vkr_mel_n_frames(m, n), frames);
-    float *out = malloc(sizeof(float) * frames * 64);
-    CHECK_EQ_INT(vkr_mel_log_spectrogram(m, x, n, out), 0);
-    double max_err = 0, sum_err = 0;
-    int bad = 0;
-    for (int i = 0; i < frames * 64; i++) {
-        double err = fabs(out[i] - ref[i]);
-        max_err = fmax(max_err, err);
-        sum_err += err;
-        if (err > 1e-4 && bad++ < 5)
-            CHECK(0, "logmel[frame %d][mel %d] = %.7g, expected %.7g", i / 64, i % 64, out[i], ref[i]);
+    char line[256];
+    int cases = 0;
+    while (m && fgets(line, sizeof line, f)) {
+        int n = 0, frames = 0, mels = 0;
+        if (line[0] == '#')
+            continue;
+        if (sscanf(line, "samples %d frames %d mels %d", &n, &frames, &mels) != 3 || mels != 64 ||
+            n <= 0 || n >= 100000 || frames <= 0 || frames > 1000) {
+            CHECK(0, "bad case header in %s: %s", LOGMEL_REF, line);
+            break;
+        }
+        float *ref = malloc(sizeof(float) * frames * 64);
+        int ok = 1;
+        for (int i = 0; ok && i < frames * 64; i++)
+            ok = fscanf(f, "%f", &ref[i]) == 1;
+        CHECK(ok, "case %d samples: short reference", n);
+        if (fgets(line, sizeof line, f) == NULL) /* rest of the last row */
+            line[0] = 0;
+        float *x = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * frames * 64);
+        make_signal(x, n);
+        CHECK_EQ_INT(vkr_mel_n_frames(m, n), frames);
+        CHECK_EQ_INT(vkr_mel_log_spectrogram(m, x, n, out), 0);
+        /* Log error, except in bins so far below the loudest that float32 FFT
+         * rounding (relative to the frame's peak) dominates: there the linear
+         * mel error must stay under 1e-6 of the case's largest mel value (this
+         * matters for the strongly periodic 17-sample case). */
+        double max_err = 0, sum_err = 0, top = 0;
+        int bad = 0;
+        for (int i = 0; ok && i < frames * 64; i++)
+            top = fmax(top, exp(ref[i]));
+        for (int i = 0; ok && i < frames * 64; i++) {
+            double err = fabs(out[i] - ref[i]);
+            double lin = fabs(exp(out[i]) - exp(ref[i]));
+            max_err = fmax(max_err, err);
+            sum_err += err;
+            if (err > 1e-4 && lin > 1e-6 * top && bad++ < 5)
+                CHECK(0, "%d samples: logmel[frame %d][mel %d] = %.7g, expected %.7g", n, i / 64,
+                      i % 64, out[i], ref[i]);
+        }
+        printf("log-mel of %d samples vs numpy reference (%d x 64): max |diff| %.3g, mean %.3g\n",
+               n, frames, max_err, sum_err / (frames * 64));
+        cases++;
+        free(ref);
+        free(x);
+        free(out);
     }
-    printf("log-mel vs numpy reference (%d x 64): max |diff| %.3g, mean %.3g\n", frames, max_err,
-           sum_err / (frames * 64));
-    free(ref);
-    free(x);
-    free(out);
+    CHECK(cases >= 4, "only %d reference cases", cases);
+    fclose(f);
     vkr_mel_free(m);
 }
 

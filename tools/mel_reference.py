@@ -12,7 +12,7 @@ torch.stft when torch is importable.
 
 Writes (small, committed):
   tests/audio/mel_fb_slaney_16k_1024_64.txt  every non-zero filterbank weight + checksums
-  tests/audio/logmel_ref_16k.txt             log-mel of a deterministic test signal
+  tests/audio/logmel_ref_16k.txt             log-mel of a deterministic test signal (4003, 300, 17, 1 samples)
 
 Usage: /usr/bin/python3 tools/mel_reference.py [repo_root]
 """
@@ -101,28 +101,34 @@ def main():
         for b, k in nz:
             f.write("%d %d %.10e\n" % (b, k, fb[b, k]))
 
-    n = 4003
-    x = test_signal(n)
-    mag = stft_mag(x)
-    try:
-        import torch
-        X = torch.stft(torch.from_numpy(x.astype(np.float64)), N_FFT, HOP, WIN,
-                       window=torch.hann_window(WIN, periodic=True, dtype=torch.float64),
-                       center=True, pad_mode="reflect", return_complex=True)
-        tmag = X.abs().numpy().T
-        err = np.abs(tmag - mag).max()
-        print("numpy vs torch.stft max |diff| = %.3g" % err)
-        assert err < 1e-9 * max(1.0, mag.max()), err
-    except ImportError:
-        print("torch not available: STFT not cross-checked")
-    logmel = np.log(np.maximum(mag @ fb.T, FLOOR))
-    assert logmel.shape == (1 + n // HOP, N_MELS)
+    # Long enough for torch.stft, cross-checked; then short signals where the
+    # reflect padding needs repeated reflections (numpy's np.pad, as librosa).
+    cases = []
+    for n in (4003, 300, 17, 1):
+        x = test_signal(n)
+        mag = stft_mag(x)
+        if n > N_FFT // 2:
+            try:
+                import torch
+                X = torch.stft(torch.from_numpy(x.astype(np.float64)), N_FFT, HOP, WIN,
+                               window=torch.hann_window(WIN, periodic=True, dtype=torch.float64),
+                               center=True, pad_mode="reflect", return_complex=True)
+                err = np.abs(X.abs().numpy().T - mag).max()
+                print("n=%d: numpy vs torch.stft max |diff| = %.3g" % (n, err))
+                assert err < 1e-9 * max(1.0, mag.max()), err
+            except ImportError:
+                print("torch not available: STFT not cross-checked")
+        logmel = np.log(np.maximum(mag @ fb.T, FLOOR))
+        assert logmel.shape == (1 + n // HOP, N_MELS)
+        cases.append((n, logmel))
     with open(os.path.join(out_dir, "logmel_ref_16k.txt"), "w") as f:
-        f.write("# AudioLDM log-mel of make_signal(%d) (tests/test_mel.c), numpy float64, "
-                "tools/mel_reference.py\n" % n)
-        f.write("samples %d frames %d mels %d\n" % (n, logmel.shape[0], logmel.shape[1]))
-        for row in logmel:
-            f.write(" ".join("%.7e" % v for v in row) + "\n")
+        f.write("# AudioLDM log-mel of make_signal(n) (tests/test_mel.c), numpy float64, "
+                "tools/mel_reference.py\n")
+        for n, logmel in cases:
+            f.write("samples %d frames %d mels %d\n" % (n, logmel.shape[0], logmel.shape[1]))
+            for row in logmel:
+                f.write(" ".join("%.7e" % v for v in row) + "\n")
+    logmel = cases[0][1]
     print("filterbank: %d non-zero weights, sum %.9g; log-mel %s, range [%.3f, %.3f]"
           % (len(nz), fb.sum(), logmel.shape, logmel.min(), logmel.max()))
 
