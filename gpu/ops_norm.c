@@ -96,6 +96,11 @@ typedef struct {
 
 /* H and W merge into one row when they are contiguous in x (and y). */
 static int hw_merges(const vkr_tensor *t) { return t->ne[3] == 1 || t->nb[3] == t->ne[4] * t->nb[4]; }
+/* The element stride of the merged H*W row (W = 1: H's stride). */
+static uint32_t merged_stride(const vkr_tensor *t)
+{
+    return t->ne[4] > 1 ? (uint32_t)t->nb[4] : t->ne[3] > 1 ? (uint32_t)t->nb[3] : 0;
+}
 
 static int gn_stats_chunk(vkr_gpu *gpu, const vkr_chunk *c, void *user)
 {
@@ -111,6 +116,7 @@ static int gn_stats_chunk(vkr_gpu *gpu, const vkr_chunk *c, void *user)
                        .off_x = off[0], .off_s = off[1]};
     vkr_nb_u32(x, p.nb_x);
     if (hw_merges(x)) {
+        p.nb_x[4] = merged_stride(x);
         p.ne_w *= p.ne_h;
         p.ne_h = 1;
     }
@@ -143,6 +149,8 @@ static int gn_apply_chunk(vkr_gpu *gpu, const vkr_chunk *c, void *user)
     vkr_nb_u32(x, p.nb_x);
     vkr_nb_u32(y, p.nb_y);
     if (hw_merges(x) && hw_merges(y)) {
+        p.nb_x[4] = merged_stride(x);
+        p.nb_y[4] = merged_stride(y);
         p.ne[4] *= p.ne[3];
         p.ne[3] = 1;
     }

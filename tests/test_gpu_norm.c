@@ -66,6 +66,8 @@ static const gn_shape gn_shapes[] = {
     {{1, 33, 3, 1, 1}, 3},
     {{1, 12, 3, 4, 5}, 4},  /* H*W % 4 == 0: the vec4 path */
     {{2, 8, 2, 8, 9}, 2},   /* vec4, C/G = 4 */
+    {{1, 8, 3, 4, 1}, 2},   /* W = 1: H is the row (vec4) */
+    {{1, 6, 2, 7, 1}, 3},   /* W = 1, odd H */
 };
 
 static void group_norm_case(vkr_gpu *gpu, const gn_shape *s, vkr_dtype dt, vkr_dtype wdt, int per_frame, int silu,
