@@ -9,6 +9,7 @@
 #include "common/status.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define GN_STATS_WG 256
@@ -421,6 +422,13 @@ static int row_chunk(vkr_gpu *gpu, const vkr_chunk *c, void *user)
  * ms (2 loaded cores). */
 static uint32_t row_workgroup(const vkr_gpu *gpu, int64_t w)
 {
+    /* tests/tuning: force a size, so the CPU run also covers the GPU sizes */
+    const char *force = getenv("VKREEL_NORM_WORKGROUP");
+    if (force && *force) {
+        long v = strtol(force, NULL, 10);
+        if (v >= 1 && v <= 1024 && !(v & (v - 1)))
+            return (uint32_t)v;
+    }
     const vkr_device_info *info = vkr_gpu_device(gpu);
     if (info->type == 4 /* VK_PHYSICAL_DEVICE_TYPE_CPU */ && info->subgroup_size >= 4 && info->subgroup_size <= 64 &&
         !(info->subgroup_size & (info->subgroup_size - 1)))

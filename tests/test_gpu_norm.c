@@ -480,6 +480,24 @@ int main(void)
     group_norm_case(gpu, &gn_shapes[3], VKR_F32, VKR_F32, 0, 0, 1, 300.0f);
     layer_norm_case(gpu, VKR_F32, VKR_F32, 7, 320, 1, 300.0f, 0);
     test_errors(gpu);
+    /* the row kernels' workgroup size depends on the device (one subgroup on
+     * CPUs, 32..256 on GPUs): run the row ops at the GPU sizes too */
+    static const char *const sizes[] = {"1", "64", "256"};
+    for (int i = 0; i < 3; i++) {
+        setenv("VKREEL_NORM_WORKGROUP", sizes[i], 1);
+        for (int t = 0; t < (i == 2 ? 1 : 3); t++) { /* 256 lanes are slow on lavapipe: f32 only */
+            layer_norm_case(gpu, dtypes[t], VKR_F32, 7, 33, 1, 0.0f, 0);
+            layer_norm_case(gpu, dtypes[t], dtypes[t], 7, 320, 1, 0.0f, 0);
+            softmax_case(gpu, dtypes[t], dtypes[t], (const int64_t[]){1, 1, 2, 7, 257}, (const int64_t[]){1, 1, 1, 7, 257},
+                         0.125f);
+            softmax_case(gpu, dtypes[t], VKR_F32, (const int64_t[]){1, 1, 1, 5, 320}, (const int64_t[]){1, 1, 1, 1, 320},
+                         1.0f);
+            l2_case(gpu, dtypes[t], 7, 320, 0);
+            l2_case(gpu, dtypes[t], 3, 33, 0);
+        }
+        reduce_cases(gpu, VKR_F32);
+    }
+    unsetenv("VKREEL_NORM_WORKGROUP");
     gt_close(gpu);
     test_split();
     return check_summary("test_gpu_norm");
