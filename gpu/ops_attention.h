@@ -50,7 +50,7 @@ int vkr_op_attention(vkr_gpu *gpu, const vkr_tensor *q, const vkr_tensor *k, con
  * to_q/to_k/to_v projections) and for out (then feed x to to_out). */
 int vkr_attention_split_heads(const vkr_tensor *x, int64_t heads, vkr_tensor *out);
 
-/* Whether VKR_ATTENTION_SUBGROUP can run on this device. */
-int vkr_attention_has_subgroup(vkr_gpu *gpu);
+/* Whether a variant can run on this device (PLAIN and AUTO always can). */
+int vkr_attention_has_variant(vkr_gpu *gpu, vkr_attention_variant variant);
 
 #endif
