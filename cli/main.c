@@ -20,6 +20,7 @@ static const struct {
     {"verify", cmd_verify, "check an MP4 against its plan (streams, sync, tags)"},
     {"devices", cmd_devices, "list Vulkan devices"},
     {"version", cmd_version, "print version information"},
+    {"golden", cmd_golden, "run golden test cases and compare with tolerances"},
 };
 
 static void usage(FILE *out)
