@@ -380,19 +380,21 @@ int vkr_golden_run(const char *dir, const char *device, vkr_golden_report *rep)
     for (int i = 0; i < want.n; i++) {
         const vkr_golden_tensor *ref = &want.v[i];
         const vkr_golden_tensor *got = vkr_golden_find(&r.got, ref->name);
+        vkr_golden_tol tol = {0};
+        if (got && got->has_tol)
+            tol = got->tol;
+        else if (ref->has_tol)
+            tol = ref->tol;
+        else if (ref->dtype == VKR_GOLDEN_I64)
+            tol.exact = 1; /* token ids, masks, integer timesteps */
+        else if ((rc = vkr_golden_case_tol(&c, ref->name, &tol)))
+            goto fail; /* a malformed case: no line for it */
         vkr_golden_line *l = &rep->lines[rep->n_lines++];
         snprintf(l->name, sizeof l->name, "%s", ref->name);
         l->ref_ndim = ref->ndim;
         memcpy(l->ref_shape, ref->shape, sizeof l->ref_shape);
         l->ref_dtype = ref->dtype;
-        if (got && got->has_tol)
-            l->tol = got->tol;
-        else if (ref->has_tol)
-            l->tol = ref->tol;
-        else if (ref->dtype == VKR_GOLDEN_I64)
-            l->tol.exact = 1; /* token ids, masks, integer timesteps */
-        else if ((rc = vkr_golden_case_tol(&c, ref->name, &l->tol)))
-            goto fail;
+        l->tol = tol;
         if (!got) {
             l->produced = 0;
             l->pass = 0;
