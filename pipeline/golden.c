@@ -207,6 +207,32 @@ static void base_name(const char *dir, char *out, size_t size)
     snprintf(out, size, "%.*s", (int)(e - b), dir + b);
 }
 
+/* The registry key of a case with case.json: "schedulers/<variant>" -> one
+ * runner for every variant; else the case name, the directory name, or for a
+ * renamed pipeline case its diffusers pipeline class. The name itself when none
+ * matches (reported as "no runner"). */
+static void choose_runner(vkr_golden_case *c)
+{
+    static const struct {
+        const char *cls, *runner;
+    } pipelines[] = {{"diffusers.TextToVideoSDPipeline", "pipeline_t2v"},
+                     {"diffusers.AudioLDMPipeline", "pipeline_audioldm"}};
+    char base[256];
+    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(c->json, "pipeline_class");
+    base_name(c->dir, base, sizeof base);
+    snprintf(c->runner, sizeof c->runner, "%s", c->name);
+    if (strncmp(c->name, "schedulers/", 11) == 0)
+        snprintf(c->runner, sizeof c->runner, "schedulers");
+    else if (vkr_golden_find_runner(c->name))
+        return;
+    else if (vkr_golden_find_runner(base))
+        snprintf(c->runner, sizeof c->runner, "%s", base);
+    else if (cJSON_IsString(cls))
+        for (size_t i = 0; i < sizeof pipelines / sizeof pipelines[0]; i++)
+            if (strcmp(cls->valuestring, pipelines[i].cls) == 0)
+                snprintf(c->runner, sizeof c->runner, "%s", pipelines[i].runner);
+}
+
 int vkr_golden_case_open(vkr_golden_case *c, const char *dir)
 {
     char path[4200];
@@ -229,11 +255,7 @@ int vkr_golden_case_open(vkr_golden_case *c, const char *dir)
             snprintf(c->name, sizeof c->name, "%s", name->valuestring);
         else
             base_name(dir, c->name, sizeof c->name);
-        /* "schedulers/<variant>": one runner for every variant */
-        if (strncmp(c->name, "schedulers/", 11) == 0)
-            snprintf(c->runner, sizeof c->runner, "schedulers");
-        else
-            snprintf(c->runner, sizeof c->runner, "%s", c->name);
+        choose_runner(c);
         snprintf(path, sizeof path, "%s/io.safetensors", dir);
         rc = vkr_st_open(&c->io, path);
         if (rc)

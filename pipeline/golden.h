@@ -5,7 +5,8 @@
  * A case directory identifies itself (vkr_golden_case_open):
  *   - case.json "case": "unet3d", "clip_text_gelu", "schedulers/<variant>",
  *     "pipeline_t2v" (with "kind": "pipeline"), ...; "schedulers/..." selects the
- *     "schedulers" runner, any other name the runner of that name;
+ *     "schedulers" runner, any other name the runner of that name (else the
+ *     directory name's, else for a pipeline case its "pipeline_class");
  *   - no case.json but expected.json: a tokenizer case, named after the
  *     directory ("tokenizer_clip", "tokenizer_roberta") or, for a renamed copy,
  *     after its vocabulary files.
