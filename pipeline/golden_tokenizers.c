@@ -252,15 +252,17 @@ static int write_clip_vocab(const char *path, char *merges_text)
 /* A transformers-style tokenizer directory built from the OpenAI BPE file. */
 static int load_clip_from_bpe(const char *gz_path, vkr_clip_tokenizer **tok)
 {
-    char tmp[] = "/tmp/vkreel-golden-clip-XXXXXX", vocab[64], merges[64];
+    char tmp[4096], vocab[4200], merges[4200];
     char *text = NULL;
     size_t len;
+    const char *tmpdir = getenv("TMPDIR");
+    snprintf(tmp, sizeof tmp, "%s/vkreel-golden-clip-XXXXXX", tmpdir && tmpdir[0] ? tmpdir : "/tmp");
     int rc = gunzip_file(gz_path, &text, &len);
     if (rc)
         return rc;
     if (!mkdtemp(tmp)) {
         free(text);
-        return vkr_fail(VKR_E_CANTCREATE, "cannot create a temporary directory in /tmp");
+        return vkr_fail(VKR_E_CANTCREATE, "cannot create a temporary directory %s", tmp);
     }
     snprintf(vocab, sizeof vocab, "%s/vocab.json", tmp);
     snprintf(merges, sizeof merges, "%s/merges.txt", tmp);

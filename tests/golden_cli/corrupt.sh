@@ -8,6 +8,7 @@
 #       notol  - case.json without tolerance: exit 65 (malformed)
 #       noio   - io.safetensors removed: exit 66
 #       tokid  - one expected.json id changed (tokenizer case): exit 65
+#       copy   - an unmodified copy under another directory name: exit 0 (identity from the files)
 set -u
 vkreel=$1 src=$2 work=$3 mode=$4
 rm -rf "$work" && mkdir -p "$work" || exit 1
@@ -51,6 +52,8 @@ elif mode == "notol":
     c = json.load(open(p)); del c["tolerance"]; json.dump(c, open(p, "w"))
 elif mode == "noio":
     os.remove(os.path.join(work, "io.safetensors"))
+elif mode == "copy":
+    pass
 elif mode == "tokid":
     p = os.path.join(work, "expected.json")
     e = json.load(open(p)); ids = e["cases"][3]["input_ids"]; ids[2] += 1; json.dump(e, open(p, "w"))
@@ -61,6 +64,11 @@ out=$("$vkreel" golden --verbose "$work"); rc=$?
 printf '%s\n' "$out"
 want=65
 [ "$mode" = noio ] && want=66
+if [ "$mode" = copy ]; then
+    [ $rc -eq 0 ] && printf '%s\n' "$out" | grep -q ": PASS" || { echo "copy: expected PASS, exit $rc"; exit 1; }
+    rm -rf "$work"
+    exit 0
+fi
 [ $rc -eq $want ] || { echo "expected exit $want, got $rc"; exit 1; }
 printf '%s\n' "$out" | grep -q ": FAIL" || { echo "no FAIL summary"; exit 1; }
 case $mode in
