@@ -1,6 +1,6 @@
-# `vkreel golden` on every shipped case whose component this build implements
-# (one ctest each), the model cases' "not implemented" exit code, and negative
-# tests: corrupted copies of shipped cases must FAIL with the right exit code.
+# `vkreel golden` CLI tests (docs/golden.md): one ctest per shipped case, the
+# output modes and exit codes, and negative tests: corrupted copies of shipped
+# cases must FAIL with the right exit code (tests/golden_cli/corrupt.sh).
 # Every shipped case directory gets a ctest. A component this build does not
 # implement exits 70 and is reported as skipped (SKIP_RETURN_CODE); once its
 # runner lands in pipeline/golden_runners.c the same test checks it for real.
@@ -15,7 +15,7 @@ foreach(case ${VKR_GOLDEN_CASES})
   endif()
 endforeach()
 
-# All scheduler variants in one run, machine-readable.
+# Several cases in one run, machine-readable.
 add_test(NAME golden_json COMMAND vkreel golden --json tests/golden/schedulers/ddim_sd_eps_n10
          tests/golden/tokenizer_roberta WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 set_tests_properties(golden_json PROPERTIES PASS_REGULAR_EXPRESSION "\"passed\":[ \t]*2")
