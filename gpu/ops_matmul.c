@@ -473,9 +473,9 @@ int vkr_op_matmul(vkr_gpu *gpu, const vkr_tensor *a, const vkr_tensor *b, const 
     }
     if (!is_act(ep->act))
         return vkr_fail(VKR_E_INTERNAL, "matmul: %s cannot be fused as an epilogue", vkr_unary_name(ep->act));
-    int sa = vkr_storage_index(gpu, a->dtype), sb = vkr_storage_index(gpu, b->dtype);
-    if (sa < 0 || sb < 0)
-        return VKR_E_INTERNAL;
+    int sa, sb;
+    if ((rc = vkr_storage_index(gpu, a->dtype, &sa)) || (rc = vkr_storage_index(gpu, b->dtype, &sb)))
+        return rc;
     if (m == 0 || n == 0)
         return VKR_OK;
 
