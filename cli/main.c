@@ -19,7 +19,9 @@ static const struct {
     {"sfx", cmd_sfx, "render sound effects to WAV files"},
     {"verify", cmd_verify, "check an MP4 against its plan (streams, sync, tags)"},
     {"devices", cmd_devices, "list Vulkan devices"},
+    {"bench", cmd_bench, "time the Vulkan kernels (bench kernels --help)"},
     {"version", cmd_version, "print version information"},
+    {"golden", cmd_golden, "run golden test cases and compare with tolerances"},
 };
 
 static void usage(FILE *out)

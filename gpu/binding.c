@@ -7,24 +7,28 @@
 
 #include <string.h>
 
-int vkr_storage_index(const vkr_gpu *gpu, vkr_dtype t)
+int vkr_storage_index(const vkr_gpu *gpu, vkr_dtype t, int *index)
 {
+    *index = -1;
     switch (t) {
     case VKR_F32:
-        return 0;
+        *index = 0;
+        return VKR_OK;
     case VKR_F16:
         if (!gpu->info.storage_16bit)
             break;
-        return 1;
+        *index = 1;
+        return VKR_OK;
     case VKR_BF16:
         if (!gpu->info.storage_16bit || !gpu->info.shader_int16)
             break;
-        return 2;
+        *index = 2;
+        return VKR_OK;
     default:
-        return vkr_fail(VKR_E_INTERNAL, "no kernel storage for %s", vkr_dtype_name(t)), -1;
+        return vkr_fail(VKR_E_INTERNAL, "no kernel storage for %s", vkr_dtype_name(t));
     }
     return vkr_fail(VKR_E_TEMPFAIL, "%s has no 16-bit storage (or shaderInt16) for %s tensors", gpu->info.name,
-                    vkr_dtype_name(t)), -1;
+                    vkr_dtype_name(t));
 }
 
 uint64_t vkr_gpu_max_range(const vkr_gpu *gpu) { return gpu->max_range; }

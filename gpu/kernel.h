@@ -93,10 +93,10 @@ int vkr_for_each_chunk(vkr_gpu *gpu, const int64_t ne[VKR_DIMS], const vkr_tenso
  * c->start is left as it was (the views carry the offsets). */
 void vkr_chunk_collapse(vkr_chunk *c, int n_ops);
 
-/* Storage variant index used in shader variant tables: F32 0, F16 1, BF16 2
- * (the shaders' X_TYPE numbers); -1 (with vkr_fail) for other dtypes or when
- * the device lacks the feature (f16: storageBuffer16BitAccess; bf16: also
- * shaderInt16, as bf16 is stored as uint16_t). */
-int vkr_storage_index(const vkr_gpu *gpu, vkr_dtype t);
+/* *index = the storage variant of dtype t in shader variant tables: F32 0,
+ * F16 1, BF16 2 (the shaders' X_TYPE numbers). Fails for other dtypes
+ * (VKR_E_INTERNAL) or when the device lacks the feature (VKR_E_TEMPFAIL; f16:
+ * storageBuffer16BitAccess; bf16: also shaderInt16, as it is a uint16_t). */
+int vkr_storage_index(const vkr_gpu *gpu, vkr_dtype t, int *index);
 
 #endif

@@ -140,6 +140,8 @@ int vkr_mem_init(vkr_gpu *gpu)
      * allocation bindable at its own start. */
     gpu->align = d->min_storage_buffer_offset_alignment > 256 ? d->min_storage_buffer_offset_alignment : 256;
     gpu->max_range = gpu->max_range / gpu->align * gpu->align;
+    if (gpu->max_range < 4 * gpu->align) /* a window must hold an alignment slack plus data */
+        gpu->max_range = 4 * gpu->align;
     if (!gpu->staging_size)
         gpu->staging_size = DEFAULT_STAGING_SIZE;
     gpu->staging_size = align_up(gpu->staging_size, 1 << 16);
@@ -211,6 +213,26 @@ static int range_free(struct vkr_mem_block *b, uint64_t off, uint64_t size)
     return VKR_OK;
 }
 
+/* Releases completely free activation blocks (after finishing the recorded
+ * work, which may still use them). Returns how many were released. */
+static int trim_free_blocks(vkr_gpu *gpu)
+{
+    if (gpu->recording && vkr_gpu_submit_and_wait(gpu))
+        return 0;
+    int n = 0;
+    for (struct vkr_mem_block **p = &gpu->activations; *p;) {
+        struct vkr_mem_block *b = *p;
+        if (b->used == 0) {
+            *p = b->next;
+            block_free(gpu, b);
+            n++;
+        } else {
+            p = &b->next;
+        }
+    }
+    return n;
+}
+
 static int mem_alloc(vkr_gpu *gpu, vkr_mem_kind kind, uint64_t bytes, struct vkr_mem_block **blk, uint64_t *off,
                      uint64_t *size)
 {
@@ -235,6 +257,8 @@ static int mem_alloc(vkr_gpu *gpu, vkr_mem_kind kind, uint64_t bytes, struct vkr
         uint64_t size = need > gpu->block_size ? need : gpu->block_size;
         int rc = block_new(gpu, kind, size, &b);
         if (rc == VKR_E_TEMPFAIL && size > need) /* nearly full device: no slack */
+            rc = block_new(gpu, kind, need, &b);
+        if (rc == VKR_E_TEMPFAIL && !gpu->lost && trim_free_blocks(gpu)) /* give back empty blocks, retry */
             rc = block_new(gpu, kind, need, &b);
         if (rc)
             return rc;
@@ -305,15 +329,8 @@ void vkr_gpu_weights_reset(vkr_gpu *gpu)
 int vkr_gpu_trim(vkr_gpu *gpu)
 {
     int rc = vkr_gpu_submit_and_wait(gpu);
-    for (struct vkr_mem_block **p = &gpu->activations; *p;) {
-        struct vkr_mem_block *b = *p;
-        if (b->used == 0) {
-            *p = b->next;
-            block_free(gpu, b);
-        } else {
-            p = &b->next;
-        }
-    }
+    if (!rc)
+        trim_free_blocks(gpu);
     return rc;
 }
 

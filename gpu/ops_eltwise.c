@@ -94,11 +94,9 @@ int vkr_op_unary(vkr_gpu *gpu, vkr_unary_op op, const vkr_tensor *x, const vkr_t
 {
     if ((unsigned)op >= VKR_UNARY_COUNT)
         return vkr_fail(VKR_E_INTERNAL, "unknown unary op %d", (int)op);
-    int sx = vkr_storage_index(gpu, x->dtype), so = vkr_storage_index(gpu, out->dtype);
-    if (sx < 0 || so < 0)
-        return VKR_E_INTERNAL;
-    int rc = check_out(out);
-    if (rc)
+    int sx, so, rc;
+    if ((rc = vkr_storage_index(gpu, x->dtype, &sx)) || (rc = vkr_storage_index(gpu, out->dtype, &so)) ||
+        (rc = check_out(out)))
         return rc;
     eltwise_job job = {.k = {.name = unary_names[op], .shader = unary_variants[sx][so], .spec = {WORKGROUP, op},
                              .n_spec = 2},
@@ -114,11 +112,9 @@ int vkr_op_binary(vkr_gpu *gpu, vkr_binary_op op, const vkr_tensor *a, const vkr
     if (a->dtype != out->dtype)
         return vkr_fail(VKR_E_INTERNAL, "%s: out (%s) must have a's dtype (%s)", binary_names[op],
                         vkr_dtype_name(out->dtype), vkr_dtype_name(a->dtype));
-    int sa = vkr_storage_index(gpu, a->dtype), sb = vkr_storage_index(gpu, b->dtype);
-    if (sa < 0 || sb < 0)
-        return VKR_E_INTERNAL;
-    int rc = check_out(out);
-    if (rc)
+    int sa, sb, rc;
+    if ((rc = vkr_storage_index(gpu, a->dtype, &sa)) || (rc = vkr_storage_index(gpu, b->dtype, &sb)) ||
+        (rc = check_out(out)))
         return rc;
     eltwise_job job = {.k = {.name = binary_names[op], .shader = binary_variants[sa][sb], .spec = {WORKGROUP, op},
                              .n_spec = 2},

@@ -374,7 +374,9 @@ static const char *describe_here(const parser *p, char *buf, size_t size)
     if (p->s >= p->end)
         return "end of file";
     unsigned c = *p->s;
-    if (c >= 0x20 && c < 0x7F) {
+    if (c == '\'') {
+        snprintf(buf, size, "\"'\"");
+    } else if (c >= 0x20 && c < 0x7F) {
         snprintf(buf, size, "'%c'", (char)c);
     } else if (c < 0x80) {
         snprintf(buf, size, "character U+%04X", c);
@@ -479,20 +481,20 @@ static long read_u_escape(parser *p)
 {
     int line = p->line, col = p->col;
     if (p->end - p->s < 6 || hex4(p->s + 2) < 0) {
-        report_at(p, line, col, false, "invalid \\u escape: expected 4 hexadecimal digits");
+        report_at(p, line, col, true, "invalid \\u escape: expected 4 hexadecimal digits");
         return -1;
     }
     long cp = hex4(p->s + 2);
     for (int i = 0; i < 6; i++)
         adv(p);
     if (cp >= 0xDC00 && cp <= 0xDFFF) {
-        report_at(p, line, col, false, "invalid \\u escape: unpaired low surrogate \\u%04lX", cp);
+        report_at(p, line, col, true, "invalid \\u escape: unpaired low surrogate \\u%04lX", cp);
         return -1;
     }
     if (cp >= 0xD800 && cp <= 0xDBFF) {
         int lo = (p->end - p->s >= 6 && p->s[0] == '\\' && p->s[1] == 'u') ? hex4(p->s + 2) : -1;
         if (lo < 0xDC00 || lo > 0xDFFF) {
-            report_at(p, line, col, false,
+            report_at(p, line, col, true,
                       "invalid \\u escape: high surrogate \\u%04lX is not followed by a low "
                       "surrogate",
                       cp);
@@ -503,7 +505,7 @@ static long read_u_escape(parser *p)
         cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
     }
     if (cp == 0) {
-        report_at(p, line, col, false, "\\u0000 is not allowed in strings");
+        report_at(p, line, col, true, "\\u0000 is not allowed in strings");
         return -1;
     }
     return cp;
@@ -518,7 +520,7 @@ static bool read_string(parser *p, const char **out, size_t *out_len)
     adv(p); /* opening quote */
     for (;;) {
         if (p->s >= p->end) {
-            report_at(p, start_line, start_col, false,
+            report_at(p, start_line, start_col, true,
                       "unterminated string: expected a closing '\"', found end of file");
             return false;
         }
@@ -528,13 +530,13 @@ static bool read_string(parser *p, const char **out, size_t *out_len)
             break;
         }
         if (c < 0x20) {
-            report_at(p, p->line, p->col, false,
+            report_at(p, p->line, p->col, true,
                       "control character U+%04X in a string must be escaped", c);
             return false;
         }
         if (c == '\\') {
             if (p->end - p->s < 2) {
-                report_at(p, start_line, start_col, false,
+                report_at(p, start_line, start_col, true,
                           "unterminated string: expected a closing '\"', found end of file");
                 return false;
             }
@@ -581,7 +583,7 @@ static bool read_string(parser *p, const char **out, size_t *out_len)
             default: {
                 char found[32];
                 adv(p);
-                report_at(p, p->line, p->col - 1, false,
+                report_at(p, p->line, p->col - 1, true,
                           "invalid escape: expected one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t "
                           "\\uXXXX, found \\ followed by %s",
                           describe_here(p, found, sizeof found));
@@ -606,15 +608,15 @@ static bool read_string(parser *p, const char **out, size_t *out_len)
             for (size_t i = 0; i < bad; i++)
                 adv(p);
             if (p->s >= p->end) {
-                report_at(p, p->line, p->col, false,
+                report_at(p, p->line, p->col, true,
                           "invalid UTF-8: sequence cut off by the end of the file (byte offset "
                           "%zu)",
                           (size_t)(p->s - p->begin));
             } else if (bad == 0) {
-                report_at(p, p->line, p->col, false, "invalid UTF-8 byte 0x%02X at byte offset %zu",
+                report_at(p, p->line, p->col, true, "invalid UTF-8 byte 0x%02X at byte offset %zu",
                           *p->s, (size_t)(p->s - p->begin));
             } else {
-                report_at(p, p->line, p->col, false,
+                report_at(p, p->line, p->col, true,
                           "invalid UTF-8: byte 0x%02X at byte offset %zu cannot follow 0x%02X "
                           "(truncated sequence, overlong form or surrogate)",
                           *p->s, (size_t)(p->s - p->begin), p->s[-(ptrdiff_t)bad]);

@@ -30,18 +30,22 @@ typedef enum {
 typedef struct vkr_json vkr_json;
 struct vkr_json {
     vkr_json_type type;
-    int line, col;         /* where the value starts */
-    const char *key;       /* member name (decoded, NUL-terminated) when inside an object */
-    size_t key_len;
-    int key_line, key_col; /* where the member name starts */
     bool duplicate;        /* a later member with an already-used name: ignored by lookups */
     bool reported;         /* a problem with this value was already reported (number range) */
+    int line, col;         /* where the value starts */
+    int key_line, key_col; /* where the member name starts (inside an object) */
+    const char *key;       /* member name (decoded, NUL-terminated) when inside an object */
+    size_t key_len;
     double number;         /* VKR_JSON_NUMBER */
-    const char *num_text;  /* the number as written (not NUL-terminated) */
-    size_t num_len;
-    const char *str;       /* VKR_JSON_STRING: decoded UTF-8, NUL-terminated */
-    size_t str_len;
-    vkr_json *first;       /* children of arrays and objects, in document order */
+    union {
+        const char *str;      /* VKR_JSON_STRING: decoded UTF-8, NUL-terminated */
+        const char *num_text; /* VKR_JSON_NUMBER: as written (not NUL-terminated) */
+    };
+    union {
+        size_t str_len;
+        size_t num_len;
+    };
+    vkr_json *first; /* children of arrays and objects, in document order */
     vkr_json *last;
     vkr_json *next;
     size_t n_children;

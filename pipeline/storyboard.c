@@ -21,11 +21,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MAX_STRING_BYTES 4096
-#define MAX_SHOTS 1000
-#define MAX_CUES 1000
-#define MAX_SUBTITLES 1000
+#define MAX_STRING_BYTES VKR_STORYBOARD_MAX_STRING
+#define MAX_SHOTS VKR_STORYBOARD_MAX_SHOTS
+#define MAX_CUES VKR_STORYBOARD_MAX_CUES
+#define MAX_SUBTITLES VKR_STORYBOARD_MAX_SUBTITLES
 #define MAX_CUE_SECONDS 30.0
+#define MIN_SECONDS 0.001 /* shots and cues: 1 ms, so no duration rounds to 0 us in the timeline */
 #define MAX_ID_BYTES 64
 #define MAX_SEED 9007199254740991.0 /* 2^53 - 1: every seed is exact as a JSON number */
 #define DIAGS_MAX 1000              /* beyond this, problems are only counted */
@@ -158,7 +159,7 @@ static const char *did_you_mean(const char *word, const char *const *candidates,
         int d = edit_distance(word, candidates[i]);
         size_t lc = strlen(candidates[i]);
         int limit = (lw > 4 && lc > 4) ? 2 : 1;
-        if (d <= limit && d < (int)lc && d < best_d) {
+        if (d <= limit && d < (int)(lc > lw ? lc : lw) && d < best_d) {
             best = candidates[i];
             best_d = d;
         }
@@ -336,6 +337,10 @@ static bool check_object(vctx *v, const vkr_json *n, const char *what, const cha
             known = strcmp(m->key, keys[i]) == 0 && strlen(keys[i]) == m->key_len;
         if (known)
             continue;
+        if (v->diags->n >= DIAGS_MAX) {
+            v->diags->dropped++; /* skip the hint search: a huge object must stay cheap */
+            continue;
+        }
         char name[96];
         vkr_json_snippet(name, sizeof name, m->key, m->key_len, 64);
         size_t mark = vkr_jptr_push_key(&v->ptr, m->key, m->key_len);
@@ -418,7 +423,7 @@ static uint64_t fnv1a64(const char *s)
 
 /* Derived from the id, not the position, so reordering shots keeps their seeds;
  * 53 bits so that a derived seed can be written back as an explicit one. */
-static uint64_t derive_seed(uint64_t board_seed, const char *id)
+uint64_t vkr_storyboard_seed(uint64_t board_seed, const char *id)
 {
     return splitmix64(board_seed ^ fnv1a64(id)) & ((1ull << 53) - 1);
 }
@@ -551,7 +556,7 @@ static void read_output(builder *b, const vkr_json *root)
         vkr_jptr_pop(&v->ptr, m2);
         if (get_int(v, o, "channels", false, 1, 2, false, &x))
             out->channels = (int)x;
-        if (get_int(v, o, "crf", false, 0, 51, false, &x))
+        if (get_int(v, o, "crf", false, 1, 51, false, &x))
             out->crf = (int)x;
     }
     vkr_jptr_pop(&v->ptr, mark);
@@ -590,6 +595,7 @@ static bool get_id(vctx *v, const vkr_json *o, const char **out)
 /* What the cross-field checks need to know about each shot. */
 typedef struct {
     const vkr_json *node;
+    const char *raw_id;     /* the "id" string as written, even when invalid */
     bool duration_ok;
     bool transition_ok;     /* type and duration read without error */
     const vkr_json *xfade;  /* the transition's "duration" member, or the transition */
@@ -611,10 +617,13 @@ static void read_shot(builder *b, const vkr_json *n, int index, shot_info *info)
     shot->ambience_gain_db = -18.0;
     if (!check_object(v, n, "a shot", keys, N_OF(keys)))
         return;
+    const vkr_json *raw = vkr_json_get(n, "id");
+    if (raw && raw->type == VKR_JSON_STRING)
+        info->raw_id = raw->str;
     const char *s = NULL;
     if (get_id(v, n, &s))
         shot->id = keep(b, s);
-    if (get_number(v, n, "duration", true, 0, true, INFINITY, false, &shot->duration))
+    if (get_number(v, n, "duration", true, MIN_SECONDS, false, INFINITY, false, &shot->duration))
         info->duration_ok = true;
     s = NULL;
     if (get_string(v, n, "prompt", true, true, &s))
@@ -634,19 +643,25 @@ static void read_shot(builder *b, const vkr_json *n, int index, shot_info *info)
     if (t) {
         int type = 0;
         double d = 0;
-        info->xfade = t;
-        if (!get_enum(v, t, "type", true, transitions, N_OF(transitions), &type))
-            info->transition_ok = false;
+        bool type_ok = get_enum(v, t, "type", true, transitions, N_OF(transitions), &type);
         const vkr_json *dn = vkr_json_get(t, "duration");
-        if (dn)
-            info->xfade = dn;
-        if (!get_number(v, t, "duration", false, 0, false, INFINITY, false, &d))
-            info->transition_ok = dn == NULL;
+        bool duration_ok = !dn || get_number(v, t, "duration", false, 0, false, INFINITY, false, &d);
+        info->xfade = dn ? dn : t;
         shot->transition = (vkr_transition_kind)type;
         shot->transition_duration = d;
-        if (info->transition_ok) {
-            size_t m2 = vkr_jptr_push_key(&v->ptr, "duration", 8);
-            char buf[64];
+        info->transition_ok = type_ok && duration_ok;
+        char buf[64];
+        size_t m2;
+        if (type_ok && index == 0 && type != VKR_TRANSITION_CUT) {
+            m2 = vkr_jptr_push_key(&v->ptr, "type", 4);
+            diag_node(v, vkr_json_get(t, "type"),
+                      "expected \"cut\": the first shot has no previous shot to cross-fade from, "
+                      "found \"%s\"",
+                      transitions[type]);
+            vkr_jptr_pop(&v->ptr, m2);
+            info->transition_ok = false;
+        } else if (info->transition_ok) {
+            m2 = vkr_jptr_push_key(&v->ptr, "duration", 8);
             if (type == VKR_TRANSITION_CUT && d != 0) {
                 diag_node(v, dn, "expected 0 or no duration for a cut, found %s",
                           found(dn, buf, sizeof buf));
@@ -661,15 +676,6 @@ static void read_shot(builder *b, const vkr_json *n, int index, shot_info *info)
                 info->transition_ok = false;
             }
             vkr_jptr_pop(&v->ptr, m2);
-        }
-        if (info->transition_ok && index == 0 && type != VKR_TRANSITION_CUT) {
-            size_t m2 = vkr_jptr_push_key(&v->ptr, "type", 4);
-            diag_node(v, vkr_json_get(t, "type"),
-                      "expected \"cut\": the first shot has no previous shot to cross-fade from, "
-                      "found \"%s\"",
-                      transitions[type]);
-            vkr_jptr_pop(&v->ptr, m2);
-            info->transition_ok = false;
         }
     }
     vkr_jptr_pop(&v->ptr, mark);
@@ -725,7 +731,7 @@ static void read_cue(builder *b, const vkr_json *n, int index, cue_info *info)
     info->at_ok = get_number(v, n, "at", true, sn ? -INFINITY : 0, false, INFINITY, false,
                              &cue->at);
     info->duration_ok =
-        get_number(v, n, "duration", true, 0, true, MAX_CUE_SECONDS, false, &cue->duration);
+        get_number(v, n, "duration", true, MIN_SECONDS, false, MAX_CUE_SECONDS, false, &cue->duration);
     if (get_string(v, n, "prompt", true, true, &s))
         cue->prompt = keep(b, s);
     get_number(v, n, "gain_db", false, -60, false, 12, false, &cue->gain_db);
@@ -810,7 +816,7 @@ static void check_ids(builder *b, const shot_info *shots, const cue_info *cues)
     }
 }
 
-static void check_cue_refs(builder *b, cue_info *cues)
+static void check_cue_refs(builder *b, const shot_info *shots, cue_info *cues)
 {
     vctx *v = &b->v;
     vkr_storyboard *sb = b->sb;
@@ -827,12 +833,18 @@ static void check_cue_refs(builder *b, cue_info *cues)
         const char *ref = sb->cues[c].shot;
         if (!ref)
             continue;
-        for (int i = 0; i < sb->n_shots && cues[c].shot < 0; i++)
+        bool invalid_target = false;
+        for (int i = 0; i < sb->n_shots && cues[c].shot < 0; i++) {
             if (sb->shots[i].id && strcmp(sb->shots[i].id, ref) == 0)
                 cues[c].shot = i;
+            else if (shots[i].raw_id && strcmp(shots[i].raw_id, ref) == 0)
+                invalid_target = true;
+        }
         if (cues[c].shot >= 0)
             continue;
         cues[c].shot_ok = false;
+        if (invalid_target)
+            continue; /* the shot's id is reported already; don't repeat it here */
         char buf[160];
         const vkr_json *sn = vkr_json_get(cues[c].node, "shot");
         const char *hint = did_you_mean(ref, ids, n_ids);
@@ -872,7 +884,7 @@ static void check_timeline(builder *b, const vkr_json *shots_node, const shot_in
     if (t > VKR_STORYBOARD_MAX_SECONDS + TIME_EPS) {
         marks[0] = vkr_jptr_push_key(&v->ptr, "shots", 5);
         diag_node(v, shots_node,
-                  "expected shots lasting at most %g s in total, found %g s (the sum of the shot "
+                  "expected shots lasting at most %g s in total, found %.10g s (the sum of the shot "
                   "durations)",
                   VKR_STORYBOARD_MAX_SECONDS, t);
         vkr_jptr_pop(&v->ptr, marks[0]);
@@ -1248,14 +1260,14 @@ static void resolve_seeds(vkr_storyboard *sb, const vkr_json *root)
 {
     for (int i = 0; i < sb->n_shots; i++)
         if (!sb->shots[i].seed_explicit)
-            sb->shots[i].seed = derive_seed(sb->seed, sb->shots[i].id);
+            sb->shots[i].seed = vkr_storyboard_seed(sb->seed, sb->shots[i].id);
     const vkr_json *sfx = vkr_json_get(root, "sfx");
     int i = 0;
     for (const vkr_json *e = sfx ? sfx->first : NULL; e && i < sb->n_cues; e = e->next, i++)
         if (!vkr_json_get(e, "seed"))
-            sb->cues[i].seed = derive_seed(sb->seed, sb->cues[i].id);
+            sb->cues[i].seed = vkr_storyboard_seed(sb->seed, sb->cues[i].id);
     if (sb->has_music && !vkr_json_get(vkr_json_get(root, "music"), "seed"))
-        sb->music_seed = derive_seed(sb->seed, "music");
+        sb->music_seed = vkr_storyboard_seed(sb->seed, "music");
 }
 
 int vkr_storyboard_parse(const char *path, const char *text, size_t len, vkr_storyboard *sb,
@@ -1288,7 +1300,8 @@ int vkr_storyboard_parse(const char *path, const char *text, size_t len, vkr_sto
 
     read_board(&b, doc.root, &shots, &cues, &subs);
     check_ids(&b, shots, cues);
-    check_cue_refs(&b, cues);
+    if (sb->n_shots > 0) /* else the shots are unreadable and every reference would fail */
+        check_cue_refs(&b, shots, cues);
     bool durations_ok = sb->n_shots > 0;
     for (int i = 0; i < sb->n_shots; i++)
         durations_ok &= shots[i].duration_ok;
@@ -1305,6 +1318,8 @@ finish:
                       n == 1 ? "" : "s");
     } else {
         resolve_seeds(sb, doc.root);
+        if (!sb->title)
+            sb->title = keep(&b, "");
         sb->path = keep(&b, path);
         sb->canonical_json = canonical_json(sb);
         if (b.oom || !sb->canonical_json)

@@ -16,6 +16,10 @@
 #define VKR_STORYBOARD_MAX_BYTES (4u << 20) /* files over 4 MiB are rejected */
 #define VKR_STORYBOARD_MAX_DEPTH 64         /* JSON nesting limit */
 #define VKR_STORYBOARD_MAX_SECONDS 600.0    /* total clip length limit */
+#define VKR_STORYBOARD_MAX_SHOTS 1000
+#define VKR_STORYBOARD_MAX_CUES 1000
+#define VKR_STORYBOARD_MAX_SUBTITLES 1000
+#define VKR_STORYBOARD_MAX_STRING 4096      /* bytes, after unescaping */
 
 typedef enum { VKR_SAMPLER_DDIM, VKR_SAMPLER_DPMPP_2M, VKR_SAMPLER_EULER } vkr_sampler_kind;
 
@@ -32,7 +36,7 @@ typedef struct {
     double duration;         /* seconds, > 0 */
     char *prompt;            /* the shot's own prompt (style prompt not yet applied) */
     char *negative_prompt;   /* NULL when absent */
-    uint64_t seed;           /* resolved: explicit, or derived from the board seed and shot index */
+    uint64_t seed;           /* resolved: explicit, or vkr_storyboard_seed(board seed, id) */
     bool seed_explicit;
     vkr_sampler_cfg sampler; /* resolved: board sampler with this shot's overrides */
     /* How this shot begins: the transition from the previous shot into this one.
@@ -54,7 +58,7 @@ typedef struct {
     char *prompt;
     double gain_db;  /* -60..+12 */
     double pan;      /* -1 (left) .. +1 (right), equal-power */
-    uint64_t seed;   /* resolved */
+    uint64_t seed;   /* resolved: explicit, or vkr_storyboard_seed(board seed, id) */
 } vkr_cue;
 
 typedef struct {
@@ -73,7 +77,7 @@ typedef struct {
 typedef struct {
     char *path; /* the file it was read from (for messages) */
     int version;
-    char *title;
+    char *title;       /* "" when absent */
     vkr_output_cfg output;
     char *video_model; /* model directories; NULL when absent (CLI flags override) */
     char *audio_model;
@@ -91,7 +95,7 @@ typedef struct {
     bool has_music;
     char *music_prompt;
     double music_gain_db;
-    uint64_t music_seed;
+    uint64_t music_seed; /* explicit, or vkr_storyboard_seed(board seed, "music") */
 
     vkr_subtitle *subtitles; /* free subtitles, in document order */
     int n_subtitles;
@@ -117,9 +121,10 @@ typedef struct {
     int dropped; /* problems found beyond the kept ones */
 } vkr_diags;
 
-/* Parses and validates `len` bytes of `text`. `path` is used only in messages.
- * Returns VKR_OK, or VKR_E_DATA with every problem found appended to `diags`
- * (the storyboard is then left empty). */
+/* Parses and validates `len` bytes of `text` (need not be NUL-terminated).
+ * `path` is used only in messages. Returns VKR_OK, or VKR_E_DATA with every
+ * problem found appended to `diags` (sorted by position), or VKR_E_INTERNAL when
+ * out of memory; on failure the storyboard is left empty (zeroed). */
 int vkr_storyboard_parse(const char *path, const char *text, size_t len, vkr_storyboard *sb,
                          vkr_diags *diags);
 
@@ -135,7 +140,14 @@ char *vkr_shot_full_negative_prompt(const vkr_storyboard *sb, const vkr_shot *sh
 
 const char *vkr_sampler_name(vkr_sampler_kind k);
 
-/* Prints "FILE:LINE:COL: /pointer: message", one line each. */
+/* The seed of an item without an explicit one (docs/storyboard.md, "Seeds"):
+ * splitmix64(board_seed XOR fnv1a64(id)) cut to 53 bits. Depends on the id, not
+ * the position, so reordering keeps seeds. */
+uint64_t vkr_storyboard_seed(uint64_t board_seed, const char *id);
+
+/* Prints "FILE:LINE:COL: /pointer: message", one line each ("FILE: message"
+ * without a position or pointer), then "FILE: N more problems not shown" if any
+ * were dropped. */
 void vkr_diags_print(const vkr_diags *d, const char *file, FILE *out);
 void vkr_diags_free(vkr_diags *d);
 

@@ -216,6 +216,24 @@ static void test_copy(vkr_gpu *gpu)
     for (int i = 0; i < 21; i++)
         cw[21 + i] = cw[63 + i] = -3.0f;
     gt_compare("fill strided view", VKR_F32, cg, cw, one, &exact);
+    /* an explicit broadcast view (stride 0, extent > 1) as an input */
+    vkr_tensor bv, big;
+    const int64_t row[5] = {1, 1, 1, 1, 7}, bshape[5] = {1, 5, 1, 3, 7};
+    vkr_tensor trow;
+    GT_OK(vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, row, &trow));
+    GT_OK(vkr_tensor_upload(gpu, &trow, a, VKR_F32));
+    GT_OK(vkr_tensor_broadcast(&trow, bshape, &bv));
+    CHECK(bv.nb[1] == 0 && bv.ne[1] == 5, "broadcast view strides");
+    GT_OK(vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, bshape, &big));
+    GT_OK(vkr_op_mul(gpu, &bv, &tc, &big));
+    GT_OK(vkr_tensor_download(gpu, &big, cg, VKR_F32));
+    for (int i = 0; i < 105; i++)
+        cw[i] = a[i % 7] * cw[i];
+    gt_compare("broadcast view * tensor", VKR_F32, cg, cw, bshape, &exact);
+    CHECK_EQ_INT(vkr_op_copy(gpu, &big, &bv), VKR_E_INTERNAL); /* writing a broadcast view */
+    vkr_tensor_free(gpu, &trow);
+    vkr_tensor_free(gpu, &big);
+
     vkr_tensor_free(gpu, &ta);
     vkr_tensor_free(gpu, &tb);
     vkr_tensor_free(gpu, &tc);

@@ -23,9 +23,12 @@ bad)
         case $file in '#'* | '') continue ;; esac
         path=$dir/$file
         [ -f "$path" ] || { fail "$path listed in EXPECT.tsv does not exist"; continue; }
-        run "$path"
-        [ "$rc" -eq "$code" ] && pass || fail "$file: exit status $rc, expected $code"
-        [ -s "$tmp/out" ] && fail "$file: wrote to stdout: $(head -c 200 "$tmp/out")" || pass
+        if [ "$path" != "${last:-}" ]; then # several rows for one file: run it once
+            run "$path"
+            last=$path
+            [ "$rc" -eq "$code" ] && pass || fail "$file: exit status $rc, expected $code"
+            [ -s "$tmp/out" ] && fail "$file: wrote to stdout: $(head -c 200 "$tmp/out")" || pass
+        fi
         if [ "$ptr" = "-" ]; then
             # A diagnostic about the document itself: no pointer after the position.
             if [ "$lc" = "-" ]; then prefix="$path:"; else prefix="$path:$lc: "; fi
