@@ -93,9 +93,26 @@ static const vkr_coopmat_shape *coopmat_shape(const vkr_device_info *dev)
 void vkr_matmul_plan_for(const vkr_device_info *dev, int coopmat_built, vkr_dtype a_dtype, vkr_dtype b_dtype,
                          int64_t m, int64_t n, int64_t k, vkr_matmul_plan *plan)
 {
+    if (dev->type == VK_DEVICE_TYPE_CPU) {
+        /* lavapipe/llvmpipe: subgroups are SIMD registers and every buffer
+         * load is a per-lane scalar loop, so the kernel that loads least per
+         * FMA wins: the subgroup-broadcast kernel, for any M (20-60x faster
+         * than skinny for 1 x 320 x 1280 on lavapipe) (K-contiguous operands only;
+         * vkr_op_matmul falls back to the tiled plan below otherwise). Measured
+         * in docs/performance.md. */
+        if (dev->subgroup_size == 8 && (!dev->subgroup_size_control || dev->subgroup_min == dev->subgroup_max) &&
+            n >= 32) {
+            *plan = (vkr_matmul_plan){.variant = VKR_MATMUL_BCAST, .tn = 4, .wg = 32};
+            return;
+        }
+    }
     if (m <= SKINNY_MAX_M && n >= 64 && k >= 64) {
         /* few rows: split K across the workgroup instead of tiling M */
         *plan = (vkr_matmul_plan){.variant = VKR_MATMUL_SKINNY, .wg = 64, .maxm = SKINNY_MAX_M, .nw = 4};
+        return;
+    }
+    if (dev->type == VK_DEVICE_TYPE_CPU) {
+        set_tiled(plan, 32, 32, 16, 4, 4);
         return;
     }
     const vkr_coopmat_shape *cs = coopmat_shape(dev);
@@ -106,20 +123,6 @@ void vkr_matmul_plan_for(const vkr_device_info *dev, int coopmat_built, vkr_dtyp
         *plan = (vkr_matmul_plan){.variant = VKR_MATMUL_COOPMAT, .cm = cs->m, .cn = cs->n, .ck = cs->k,
                                   .bm = 4 * cs->m, .bn = 4 * cs->n, .bk = 2 * cs->k, .wg = 4 * sg,
                                   .subgroup = dev->subgroup_size_control ? sg : 0};
-        return;
-    }
-    if (dev->type == VK_DEVICE_TYPE_CPU) {
-        /* lavapipe/llvmpipe: subgroups are SIMD registers and every buffer
-         * load is a per-lane scalar loop, so the kernel that loads least per
-         * FMA wins: the subgroup-broadcast kernel (K-contiguous operands only;
-         * vkr_op_matmul falls back to the tiled plan below otherwise). Measured
-         * in docs/performance.md. */
-        if (dev->subgroup_size == 8 && (!dev->subgroup_size_control || dev->subgroup_min == dev->subgroup_max) &&
-            m >= 8 && n >= 32) {
-            *plan = (vkr_matmul_plan){.variant = VKR_MATMUL_BCAST, .tn = 4, .wg = 32};
-            return;
-        }
-        set_tiled(plan, 32, 32, 16, 4, 4);
         return;
     }
     if (m >= 128 && n >= 128)

@@ -230,8 +230,8 @@ static void test_variants(vkr_gpu *gpu)
                                                    .da = VKR_F32, .db = VKR_F32});
         unsetenv("VKREEL_MATMUL");
     }
-    /* the automatic plan picks skinny for the timestep MLP shape */
-    run_case(gpu, "auto skinny", &(mm_case){.ba = ONE, .bb = ONE, .m = 2, .n = 1280, .k = 320, .da = VKR_F32,
+    /* the timestep MLP shape through the automatic plan (skinny on GPUs, bcast on lavapipe) */
+    run_case(gpu, "auto, timestep MLP", &(mm_case){.ba = ONE, .bb = ONE, .m = 2, .n = 1280, .k = 320, .da = VKR_F32,
                                             .db = VKR_F16, .b_trans = 1, .bias = 1, .act = VKR_UNARY_SILU});
 
     /* cooperative matrix: only where the device and the build support it */
@@ -354,9 +354,13 @@ static void test_plan(void)
           p.variant, p.tn, p.wg);
     vkr_matmul_plan_for(&cpu, 1, VKR_F32, VKR_F32, 33, 7, 64, &p);
     CHECK(p.variant == VKR_MATMUL_TILED && p.bm == 32, "small GEMM on CPU: %d %u", p.variant, p.bm);
+    vkr_matmul_plan_for(&cpu, 1, VKR_F32, VKR_F16, 1, 1280, 320, &p);
+    CHECK(p.variant == VKR_MATMUL_BCAST, "timestep MLP on lavapipe: variant %d", p.variant);
     cpu.subgroup_size = 16; /* the broadcast kernel is written for 8-lane subgroups */
     vkr_matmul_plan_for(&cpu, 1, VKR_F32, VKR_F32, 4096, 4096, 64, &p);
     CHECK(p.variant == VKR_MATMUL_TILED, "CPU device with 16-lane subgroups: %d", p.variant);
+    vkr_matmul_plan_for(&cpu, 1, VKR_F32, VKR_F32, 2, 1280, 320, &p);
+    CHECK(p.variant == VKR_MATMUL_SKINNY, "CPU device with 16-lane subgroups, 2 rows: %d", p.variant);
     vkr_matmul_plan_for(&gpu, 1, VKR_F32, VKR_F16, 4, 1280, 320, &p);
     CHECK(p.variant == VKR_MATMUL_SKINNY && p.maxm == 8, "timestep MLP: variant %d", p.variant);
     vkr_matmul_plan_for(&gpu, 1, VKR_F32, VKR_F16, 4, 32, 320, &p);
