@@ -364,10 +364,12 @@ static int dispatch(vkr_gpu *gpu, const mm_job *job, const mm_ops *o, const batc
         k.spec[7] |= MM_A_KFAST;
     if (o->b.ne[3] > 1 && o->b.nb[3] == 1)
         k.spec[7] |= MM_B_KFAST;
-    if (job->plan.variant == VKR_MATMUL_BCAST) /* vec4 loads: f32, 16-byte aligned row starts */
-        k.spec[2] = o->a.dtype == VKR_F32 && o->b.dtype == VKR_F32 && off_a % 4 == 0 && off_b % 4 == 0 &&
-                    p.sa_m % 4 == 0 && p.sb_n % 4 == 0 && p.ba0 % 4 == 0 && p.ba1 % 4 == 0 && p.bb0 % 4 == 0 &&
-                    p.bb1 % 4 == 0;
+    if (job->plan.variant == VKR_MATMUL_BCAST) { /* 16-byte loads where every row start is 16-byte aligned */
+        uint32_t va = o->a.dtype == VKR_F32 ? 4 : 8, vb = o->b.dtype == VKR_F32 ? 4 : 8;
+        int wa = off_a % va == 0 && p.sa_m % va == 0 && p.ba0 % va == 0 && p.ba1 % va == 0;
+        int wb = off_b % vb == 0 && p.sb_n % vb == 0 && p.bb0 % vb == 0 && p.bb1 % vb == 0;
+        k.spec[2] = (uint32_t)wa | (uint32_t)wb << 1;
+    }
     double flops = 2.0 * (double)m * (double)n * (double)kdim * (double)nbatch;
     double bytes = (double)(vkr_tensor_span_bytes(&o->a) + vkr_tensor_span_bytes(&o->b) +
                             vkr_tensor_span_bytes(&o->c) + (o->r.block ? vkr_tensor_span_bytes(&o->r) : 0));

@@ -220,8 +220,11 @@ static void test_variants(vkr_gpu *gpu)
             }
         for (int i = 0; i < 3; i++) {
             setenv("VKREEL_MATMUL", "bcast4x32", 1);
-            run_case(gpu, "bcast dtypes", &(mm_case){.ba = ONE, .bb = ONE, .m = 17, .n = 40, .k = 36,
+            /* K = 40: 16-byte loads for every dtype (8 halves / 4 floats); K = 36: 16-bit rows misaligned */
+            run_case(gpu, "bcast dtypes", &(mm_case){.ba = {2, 1, 1}, .bb = ONE, .m = 17, .n = 40, .k = 40,
                                                      .da = dtypes[i], .db = dtypes[(i + 2) % 3], .b_trans = 1});
+            run_case(gpu, "bcast dtypes", &(mm_case){.ba = ONE, .bb = ONE, .m = 9, .n = 33, .k = 36,
+                                                     .da = dtypes[i], .db = dtypes[i], .b_trans = 1});
             unsetenv("VKREEL_MATMUL");
         }
         /* forced bcast on a layout it cannot read (A transposed) falls back to the tiled kernel */
