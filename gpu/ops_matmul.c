@@ -166,6 +166,10 @@ int vkr_matmul_force(const vkr_matmul_plan *plan)
         !valid_tile(plan->bm, plan->bn, plan->bk, plan->tm, plan->tn))
         return vkr_fail(VKR_E_USAGE, "matmul tile %ux%ux%u %ux%u is invalid (BM%%TM, BN%%TN, <= 256 invocations, "
                         "<= 16 KiB shared)", plan->bm, plan->bn, plan->bk, plan->tm, plan->tn);
+    if (plan->variant == VKR_MATMUL_BCAST && ((plan->tn && plan->tn != 2 && plan->tn != 4) || plan->wg % 8 ||
+                                              plan->wg > 256))
+        return vkr_fail(VKR_E_USAGE, "matmul bcast: tn %u (2 or 4), wg %u (multiple of 8, <= 256)", plan->tn,
+                        plan->wg);
     forced = *plan;
     forced_set = 1;
     return VKR_OK;

@@ -341,6 +341,9 @@ static void test_errors(vkr_gpu *gpu)
     CHECK(rc == VKR_E_INTERNAL, "fill as epilogue: %d", rc);
     vkr_matmul_plan bad = {.variant = VKR_MATMUL_TILED, .bm = 64, .bn = 64, .bk = 16, .tm = 3, .tn = 4};
     CHECK(vkr_matmul_force(&bad) == VKR_E_USAGE, "invalid forced tile accepted");
+    vkr_matmul_plan bad_bcast = {.variant = VKR_MATMUL_BCAST, .tn = 3, .wg = 32};
+    CHECK(vkr_matmul_force(&bad_bcast) == VKR_E_USAGE, "bcast with 3 columns per lane accepted");
+    CHECK(vkr_matmul_force(NULL) == VKR_OK, "clearing the forced plan");
     vkr_tensor_free(gpu, &ta);
     vkr_tensor_free(gpu, &tb);
     vkr_tensor_free(gpu, &tc);
