@@ -5,15 +5,21 @@
  * Tiling (spec constants of attention.comp), chosen per call:
  *   DV   head dim rounded up to a bucket (4, 8, 16, then multiples of 16
  *        elements), in vec4s: one pipeline per bucket, not per head dim.
- *   RS   query rows per sequence and workgroup: 64, or Lq rounded up to 8 for
- *        short sequences (temporal attention: Lq = frames = 24).
+ *   RS   row slots (invocations) per sequence and workgroup. GPUs: 64, or Lq
+ *        rounded up to 8 for short sequences (temporal attention: Lq = 24).
+ *        CPU devices: 8 (one SIMD vector of lavapipe).
+ *   R    query rows per invocation: 1 on GPUs; on CPU devices up to 8 (R*DV
+ *        <= 128 vec4, which bounds the LLVM compile time of a pipeline to a
+ *        few seconds), so each K/V element loaded feeds R rows.
  *   SEQS sequences per workgroup: on GPUs short sequences are packed so a
- *        workgroup has >= 64 rows (2880*5 sequences of 24 frames: 2 per group);
- *        on CPU devices (lavapipe) 1, because there an 8-wide SIMD vector must
- *        see one sequence for its shared-memory reads to stay scalar loads.
- *   BC   keys per shared block: as many (<= 64) as fit the shared budget.
+ *        workgroup has >= 64 rows (2880*5 sequences of 24 frames: 4 per group);
+ *        on CPU devices 1 (the workgroup is one SIMD vector anyway).
+ *   BC   keys per shared block: as many (<= 64) as the keys need and the
+ *        shared budget (32 KiB) holds; >= RS*R/2 because q and o rows are
+ *        staged through the same shared memory.
  *   T    lanes per row: 1 (plain) or the subgroup size (subgroup variant,
- *        used when there are too few query rows to fill the device).
+ *        used when there are too few query rows to fill the device, e.g. a
+ *        single query against thousands of keys).
  * Work over (batch, head) and query rows is split so every operand fits one
  * binding window (see split()). */
 #include "gpu/ops_attention.h"
@@ -40,11 +46,10 @@ typedef struct {
 _Static_assert(sizeof(attention_push) == VKR_MAX_PUSH, "attention push constants must be 128 bytes");
 
 #define MAX_HEAD_DIM 128
-#define KC 8
 
 typedef struct {
     int subgroup;             /* use the subgroup variant */
-    uint32_t dv, bc, rs, seqs, t, kc, wg;
+    uint32_t dv, bc, rs, seqs, t, r, wg;
     int storage;
     float scale;
     int causal;
@@ -70,18 +75,24 @@ static void query_device(vkr_gpu *gpu, attention_device *dev)
      * when the grid is planned: either the driver has one size, or we require it. */
     uint32_t size = info->subgroup_size;
     int fixed = info->subgroup_min == info->subgroup_max || info->subgroup_size_control;
-    dev->subgroup_ok = (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
-                       (sg.supportedOperations & VK_SUBGROUP_FEATURE_BASIC_BIT) &&
-                       (sg.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) && fixed && size >= 1 &&
-                       size <= 64 && (size & (size - 1)) == 0;
+    int base = (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+               (sg.supportedOperations & VK_SUBGROUP_FEATURE_BASIC_BIT) && fixed && size >= 1 && size <= 64 &&
+               (size & (size - 1)) == 0;
+    dev->subgroup_ok = base && (sg.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
     dev->subgroup_size = size;
 }
 
-int vkr_attention_has_subgroup(vkr_gpu *gpu)
+int vkr_attention_has_variant(vkr_gpu *gpu, vkr_attention_variant variant)
 {
     attention_device dev;
     query_device(gpu, &dev);
-    return dev.subgroup_ok;
+    switch (variant) {
+    case VKR_ATTENTION_SUBGROUP:  return dev.subgroup_ok;
+    case VKR_ATTENTION_AUTO:
+    case VKR_ATTENTION_PLAIN:
+    case VKR_ATTENTION_GPU_TILING: return 1;
+    default:                      return 0;
+    }
 }
 
 static uint32_t head_dim_bucket(int64_t d)
@@ -117,41 +128,43 @@ static int plan_tiles(const attention_device *dev, vkr_attention_variant want, i
         sub = rows < enough && lk >= 4 * (int64_t)dev->subgroup_size;
     }
     pl->subgroup = sub;
+    pl->r = 1;
+    pl->seqs = 1;
     if (sub) {
         pl->t = dev->subgroup_size;
-        pl->seqs = 1;
         pl->rs = 128 / pl->t ? 128 / pl->t : 1; /* 128 invocations */
         if (pl->rs > 4)
             pl->rs = 4; /* few rows is why we are here; more only wastes idle subgroups */
         if ((int64_t)pl->rs > lq)
             pl->rs = (uint32_t)lq;
-        /* BC: a multiple of T, at most what the shared budget holds */
-        uint32_t bc = pl->t * KC;
-        while (bc > pl->t && bc * per_key > budget)
-            bc /= 2;
-        if (bc * per_key > budget)
-            return vkr_fail(VKR_E_TEMPFAIL, "attention: %u bytes of shared memory are not enough", budget);
-        pl->bc = bc;
-        pl->kc = bc / pl->t;
     } else {
         pl->t = 1;
-        pl->rs = lq >= 64 ? 64 : (uint32_t)((lq + 7) / 8 * 8);
-        pl->seqs = 1;
-        if (!dev->cpu)
+        if (dev->cpu && want != VKR_ATTENTION_GPU_TILING) {
+            /* Every lane loads each K/V element it uses one by one (lavapipe has
+             * no vector loads inside loops), so a lane takes R rows to reuse
+             * each loaded element R times; 8-16 lanes = 1-2 SIMD vectors. */
+            pl->rs = 8;
+            int64_t r = (lq + pl->rs - 1) / pl->rs, rmax = 128 / pl->dv; /* R*DV <= 128 vec4: compile time */
+            if (rmax > 8)
+                rmax = 8;
+            pl->r = (uint32_t)(r < rmax ? r : rmax);
+        } else {
+            pl->rs = lq >= 64 ? 64 : (uint32_t)((lq + 7) / 8 * 8);
             while (pl->seqs * pl->rs < 64 && (int64_t)pl->seqs < bh)
                 pl->seqs *= 2;
-        uint32_t bc = 64, need = (uint32_t)((lk + 7) / 8 * 8);
-        while (bc > 8 && bc / 2 >= need)
-            bc /= 2;
-        while (bc > 8 && pl->seqs * bc * per_key > budget)
-            bc /= 2;
-        while (pl->seqs > 1 && pl->seqs * bc * per_key > budget)
-            pl->seqs /= 2;
-        if (pl->seqs * bc * per_key > budget)
-            return vkr_fail(VKR_E_TEMPFAIL, "attention: %u bytes of shared memory are not enough", budget);
-        pl->bc = bc;
-        pl->kc = KC;
+        }
     }
+    /* BC: keys per shared block, a multiple of T, <= 64 and <= what the keys need */
+    uint32_t bc = 64, need = (uint32_t)((lk + 7) / 8 * 8);
+    while (bc > 8 && bc / 2 >= need && bc >= pl->rs * pl->r) /* the q/o staging needs R*RS <= 2*BC */
+        bc /= 2;
+    while (bc > 8 && pl->seqs * bc * per_key > budget && bc > pl->rs * pl->r / 2)
+        bc /= 2;
+    while (pl->seqs > 1 && pl->seqs * bc * per_key > budget)
+        pl->seqs /= 2;
+    if (pl->seqs * bc * per_key > budget || 2 * bc < pl->rs * pl->r)
+        return vkr_fail(VKR_E_TEMPFAIL, "attention: %u bytes of shared memory are not enough", budget);
+    pl->bc = bc;
     pl->wg = pl->seqs * pl->rs * pl->t;
     return VKR_OK;
 }
@@ -208,12 +221,12 @@ static int dispatch(vkr_gpu *gpu, attention_job *job, int64_t row0)
         strides4(&job->m, pc.nm);
     vkr_kernel kern = {.name = pl->subgroup ? "attention_sg" : "attention",
                        .shader = (pl->subgroup ? subgroup_variants : plain_variants)[pl->storage],
-                       .spec = {pl->wg, pl->dv, pl->bc, pl->rs, pl->seqs, pl->t, pl->kc},
+                       .spec = {pl->wg, pl->dv, pl->bc, pl->rs, pl->seqs, pl->t, pl->r},
                        .n_spec = 7};
     if (pl->subgroup && job->dev.subgroup_size && gpu->info.subgroup_size_control &&
         gpu->info.subgroup_min != gpu->info.subgroup_max)
         kern.subgroup_size = job->dev.subgroup_size;
-    uint64_t nqb = (uint64_t)((Lq + pl->rs - 1) / pl->rs), nsg = (uint64_t)((B * H + pl->seqs - 1) / pl->seqs);
+    uint64_t rq = (uint64_t)pl->rs * pl->r, nqb = ((uint64_t)Lq + rq - 1) / rq, nsg = (uint64_t)((B * H + pl->seqs - 1) / pl->seqs);
     uint32_t groups[3];
     if ((rc = vkr_grid_1d(gpu, nqb * nsg, groups)))
         return rc;
@@ -340,7 +353,7 @@ int vkr_op_attention(vkr_gpu *gpu, const vkr_tensor *q, const vkr_tensor *k, con
     for (int d = 0; d < VKR_DIMS; d++)
         if (out->nb[d] == 0 && out->ne[d] > 1)
             return vkr_fail(VKR_E_INTERNAL, "attention: out dim %d is a broadcast view", d);
-    if ((unsigned)pp->variant > VKR_ATTENTION_SUBGROUP)
+    if ((unsigned)pp->variant > VKR_ATTENTION_GPU_TILING)
         return vkr_fail(VKR_E_INTERNAL, "attention: unknown variant %d", (int)pp->variant);
     if ((rc = vkr_storage_index(gpu, q->dtype, &job.pl.storage)))
         return rc;

@@ -31,6 +31,8 @@ typedef enum {
     VKR_ATTENTION_AUTO = 0,     /* pick by shape and device */
     VKR_ATTENTION_PLAIN = 1,    /* one invocation per query row */
     VKR_ATTENTION_SUBGROUP = 2, /* one subgroup per query row (needs subgroup arithmetic; else VKR_E_TEMPFAIL) */
+    VKR_ATTENTION_GPU_TILING = 3, /* plain with the GPU tiling (1 row per invocation, short sequences packed
+                                   * several per workgroup) on any device: lets CPU-only CI test it */
 } vkr_attention_variant;
 
 typedef struct {
@@ -50,7 +52,7 @@ int vkr_op_attention(vkr_gpu *gpu, const vkr_tensor *q, const vkr_tensor *k, con
  * to_q/to_k/to_v projections) and for out (then feed x to to_out). */
 int vkr_attention_split_heads(const vkr_tensor *x, int64_t heads, vkr_tensor *out);
 
-/* Whether VKR_ATTENTION_SUBGROUP can run on this device. */
-int vkr_attention_has_subgroup(vkr_gpu *gpu);
+/* Whether a variant can run on this device (PLAIN and AUTO always can). */
+int vkr_attention_has_variant(vkr_gpu *gpu, vkr_attention_variant variant);
 
 #endif

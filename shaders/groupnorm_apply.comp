@@ -8,17 +8,22 @@
 #version 450
 #include "common.glsl"
 #include "activations.glsl"
+#include "reduce_vec4.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint AFFINE = 1;
 layout(constant_id = 2) const uint SILU = 0;
-#define EPT 4 /* elements per invocation and tile */
+layout(constant_id = 3) const uint VEC4 = 0; /* H*W contiguous, 4-aligned in x and y */
+#define EPT 4 /* elements per invocation (scalar path) */
+#define EPT4 4 /* vec4s per invocation (VEC4 path) */
 
 layout(std430, binding = 0) readonly buffer BufX { A_T x[]; };
 layout(std430, binding = 1) readonly buffer BufG { B_T wt[]; };
 layout(std430, binding = 2) readonly buffer BufB { B_T bs[]; };
 layout(std430, binding = 3) readonly buffer BufS { float s[]; };
 layout(std430, binding = 4) writeonly buffer BufY { D_T y[]; };
+layout(std430, binding = 0) readonly buffer BufX4 { A_T4 x4[]; };
+layout(std430, binding = 4) writeonly buffer BufY4 { D_T4 y4[]; };
 
 layout(push_constant) uniform Push {
     uint ne[5];
@@ -53,11 +58,26 @@ void main()
     uint bx = p.off_x + n * p.nb_x[0] + c * p.nb_x[1] + f * p.nb_x[2];
     uint by = p.off_y + n * p.nb_y[0] + c * p.nb_y[1] + f * p.nb_y[2];
     uint hw = p.ne[3] * p.ne[4];
+    /* fixed trip counts with guarded bodies: the same loop with an early
+     * `break` measured 2-2.5x slower on lavapipe */
+    if (VEC4 != 0) { /* EPT4 vec4s per invocation: tiles of WG * EPT4 * 4 elements */
+        uint j0 = tile * gl_WorkGroupSize.x * EPT4 + gl_LocalInvocationID.x;
+        for (uint e = 0; e < EPT4; e++) {
+            uint j = j0 + e * gl_WorkGroupSize.x;
+            if (j < hw / 4) {
+                vec4 v = (A_LOAD4(x4[bx / 4 + j]) - mean) * scale + shift;
+                if (SILU != 0)
+                    v = v / (1.0 + exp(-v));
+                y4[by / 4 + j] = D_STORE4(v);
+            }
+        }
+        return;
+    }
     uint j0 = tile * gl_WorkGroupSize.x * EPT + gl_LocalInvocationID.x;
     for (uint e = 0; e < EPT; e++) {
         uint j = j0 + e * gl_WorkGroupSize.x;
         if (j >= hw)
-            break;
+            continue;
         uint ix, iy;
         if (p.ne[3] == 1) {
             ix = bx + j * p.nb_x[4];

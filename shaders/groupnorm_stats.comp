@@ -7,11 +7,14 @@
  * x: A_TYPE storage, any strides; stats: f32, slot = 3 consecutive floats. */
 #version 450
 #include "common.glsl"
+#include "reduce_vec4.glsl"
 
 layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint VEC4 = 0; /* H*W contiguous, 4-aligned: vec4 loads */
 #include "reduce_common.glsl"
 
 layout(std430, binding = 0) readonly buffer BufX { A_T x[]; };
+layout(std430, binding = 0) readonly buffer BufX4 { A_T4 x4[]; };
 layout(std430, binding = 1) writeonly buffer BufS { float s[]; };
 
 layout(push_constant) uniform Push {
@@ -31,7 +34,18 @@ void main()
     uint t = gl_LocalInvocationID.x, hw = p.ne_h * p.ne_w;
     uint k = 0;
     float mean = 0.0, m2 = 0.0;
-    for (uint c = 0; c < p.cg; c++) {
+    float cnt = 0.0;
+    for (uint c = 0; c < p.cg && VEC4 != 0; c++) {
+        uint base = (p.off_x + n * p.nb_x[0] + (g * p.cg + c) * p.nb_x[1] + f * p.nb_x[2]) / 4;
+        for (uint j = t; j < hw / 4; j += gl_WorkGroupSize.x) {
+            /* exact (count 4, mean, M2) of the 4 values, merged with Chan */
+            vec4 v = A_LOAD4(x4[base + j]);
+            float m4 = ((v.x + v.y) + (v.z + v.w)) * 0.25;
+            vec4 d = v - m4;
+            vkr_chan_merge(cnt, mean, m2, 4.0, m4, dot(d, d));
+        }
+    }
+    for (uint c = 0; c < p.cg && VEC4 == 0; c++) {
         uint base = p.off_x + n * p.nb_x[0] + (g * p.cg + c) * p.nb_x[1] + f * p.nb_x[2];
         for (uint j = t; j < hw; j += gl_WorkGroupSize.x) {
             uint idx;
@@ -48,7 +62,8 @@ void main()
             m2 += d * (v - mean);
         }
     }
-    float cnt = float(k);
+    if (VEC4 == 0)
+        cnt = float(k);
     vkr_wg_welford(cnt, mean, m2);
     if (t == 0) {
         uint o = p.off_s + n * p.nb_s[0] + g * p.nb_s[1] + f * p.nb_s[2];

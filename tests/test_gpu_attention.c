@@ -114,7 +114,8 @@ static void run_case(vkr_gpu *gpu, const acase *c)
     snprintf(name, sizeof name, "attention %s B%lld H%lld Lq%lld Lk%lld D%lld %s%s%s %s%s",
              vkr_dtype_name(c->dt), (long long)c->B, (long long)c->H, (long long)c->Lq, (long long)c->Lk,
              (long long)c->D, layout_names[c->layout], mask_names[c->mask], c->causal ? " causal" : "",
-             c->variant == VKR_ATTENTION_SUBGROUP ? "subgroup" : c->variant == VKR_ATTENTION_PLAIN ? "plain" : "auto",
+             c->variant == VKR_ATTENTION_SUBGROUP ? "subgroup" : c->variant == VKR_ATTENTION_PLAIN ? "plain"
+             : c->variant == VKR_ATTENTION_GPU_TILING ? "gpu-tiling" : "auto",
              c->hi > 2 ? " extreme" : "");
     operand q, k, v, o, m;
     memset(&m, 0, sizeof m);
@@ -247,17 +248,20 @@ static void test_errors(vkr_gpu *gpu)
 int main(void)
 {
     vkr_gpu *gpu = gt_open(NULL);
-    int sub = vkr_attention_has_subgroup(gpu);
+    int sub = vkr_attention_has_variant(gpu, VKR_ATTENTION_SUBGROUP);
     printf("subgroup variant: %s\n", sub ? "yes" : "no (device lacks subgroup arithmetic)");
     vkr_attention_variant variants[2] = {VKR_ATTENTION_PLAIN, VKR_ATTENTION_SUBGROUP};
     int nvar = sub ? 2 : 1;
     static const vkr_dtype dts[3] = {VKR_F32, VKR_F16, VKR_BF16};
 
-    /* lengths x head dims x heads x batch (self and cross), both variants */
+    /* lengths x head dims x heads x batch (self and cross), both variants. On
+     * lavapipe every new tiling is a JIT compile of seconds, so long rows (many
+     * rows per lane) are combined with small head dims and vice versa. */
     static const int64_t shapes[][5] = {
         /* B, H, Lq, Lk, D */
-        {1, 1, 1, 1, 1},    {1, 1, 3, 7, 2},     {2, 3, 7, 3, 8},    {1, 5, 33, 33, 40}, {3, 1, 1, 257, 64},
-        {1, 8, 257, 7, 72}, {2, 1, 33, 1000, 128}, {1, 3, 1000, 33, 4}, {2, 5, 24, 24, 64}, {1, 1, 65, 130, 3},
+        {1, 1, 1, 1, 1},   {1, 1, 3, 7, 2},      {2, 3, 7, 3, 8},     {1, 5, 9, 33, 40},  {3, 1, 1, 257, 64},
+        {1, 8, 257, 7, 8}, {1, 3, 9, 7, 72},     {2, 1, 9, 1000, 128}, {1, 3, 1000, 33, 4}, {2, 5, 24, 24, 64},
+        {1, 1, 65, 130, 3}, {3, 1, 33, 33, 40},
     };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int vi = 0; vi < nvar; vi++) {
@@ -268,17 +272,26 @@ int main(void)
     /* dtypes x layouts (strided views) x masks / causal */
     for (int t = 0; t < 3; t++)
         for (int vi = 0; vi < nvar; vi++) {
-            acase c = {2, 3, 33, 7, 40, dts[t], LAYOUT_TOKENS, MASK_NONE, 0, variants[vi], -1, 1, 0, 0};
+            acase c = {2, 3, 9, 7, 40, dts[t], LAYOUT_TOKENS, MASK_NONE, 0, variants[vi], -1, 1, 0, 0};
             run_case(gpu, &c);
-            c = (acase){3, 5, 77, 77, 64, dts[t], LAYOUT_TOKENS, MASK_PADDING, 0, variants[vi], -1, 1, 0, 0};
+            c = (acase){3, 5, 7, 77, 64, dts[t], LAYOUT_TOKENS, MASK_PADDING, 0, variants[vi], -1, 1, 0, 0};
             run_case(gpu, &c); /* CLAP: key padding mask, one batch fully masked */
             c = (acase){2, 3, 77, 77, 8, dts[t], LAYOUT_TOKENS, MASK_NONE, 1, variants[vi], -1, 1, 0, 0};
             run_case(gpu, &c); /* CLIP text encoder: causal */
-            c = (acase){37, 5, 24, 24, 64, dts[t], LAYOUT_TEMPORAL, MASK_NONE, 0, variants[vi], -1, 1, 0, 0};
+            c = (acase){37, 5, 24, 24, t == 0 ? 64 : 16, dts[t], LAYOUT_TEMPORAL, MASK_NONE, 0, variants[vi], -1, 1,
+                        0, 0};
             run_case(gpu, &c); /* temporal: 37 spatial positions x 24 frames */
             c = (acase){2, 1, 7, 33, 2, dts[t], LAYOUT_BHLD, MASK_FULL, 1, variants[vi], -1, 1, 0.7f, 0};
             run_case(gpu, &c); /* general additive mask + causal with Lq < Lk, explicit scale */
         }
+    /* the GPU tiling (one row per invocation; short sequences packed several
+     * per workgroup), which CPU devices never pick by themselves */
+    run_case(gpu, &(acase){37, 5, 24, 24, 64, VKR_F32, LAYOUT_TEMPORAL, MASK_NONE, 0, VKR_ATTENTION_GPU_TILING, -1, 1,
+                           0, 0});
+    run_case(gpu, &(acase){3, 2, 7, 77, 8, VKR_F16, LAYOUT_TOKENS, MASK_PADDING, 0, VKR_ATTENTION_GPU_TILING, -1, 1,
+                           0, 0});
+    run_case(gpu, &(acase){1, 3, 200, 150, 40, VKR_F32, LAYOUT_TOKENS, MASK_NONE, 1, VKR_ATTENTION_GPU_TILING, -1, 1,
+                           0, 0});
     /* causal with Lq > Lk (top-left diagonal), and the auto variant */
     run_case(gpu, &(acase){1, 2, 40, 9, 16, VKR_F32, LAYOUT_BHLD, MASK_NONE, 1, VKR_ATTENTION_AUTO, -1, 1, 0, 0});
     run_case(gpu, &(acase){1, 1, 1, 3000, 64, VKR_F16, LAYOUT_TOKENS, MASK_NONE, 0, VKR_ATTENTION_AUTO, -1, 1, 0, 0});
@@ -288,7 +301,7 @@ int main(void)
         run_case(gpu, &(acase){1, 2, 33, 100, 16, VKR_F16, LAYOUT_BHLD, MASK_NONE, 0, variants[vi], -4, 4, 20, 0});
     }
     /* one long sequence, checked on a sample of rows */
-    run_case(gpu, &(acase){1, 1, 4096, 4096, 64, VKR_F16, LAYOUT_TOKENS, MASK_NONE, 0, VKR_ATTENTION_AUTO, -1, 1, 0,
+    run_case(gpu, &(acase){1, 1, 4096, 4096, 64, VKR_F32, LAYOUT_TOKENS, MASK_NONE, 0, VKR_ATTENTION_AUTO, -1, 1, 0,
                            9});
     test_output_untouched(gpu);
     test_errors(gpu);

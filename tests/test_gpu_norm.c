@@ -64,6 +64,10 @@ static const gn_shape gn_shapes[] = {
     {{1, 320, 1, 1, 1}, 32}, /* 1x1 spatial, C/G = 10 */
     {{1, 12, 5, 7, 9}, 4},
     {{1, 33, 3, 1, 1}, 3},
+    {{1, 12, 3, 4, 5}, 4},  /* H*W % 4 == 0: the vec4 path */
+    {{2, 8, 2, 8, 9}, 2},   /* vec4, C/G = 4 */
+    {{1, 8, 3, 4, 1}, 2},   /* W = 1: H is the row (vec4) */
+    {{1, 6, 2, 7, 1}, 3},   /* W = 1, odd H */
 };
 
 static void group_norm_case(vkr_gpu *gpu, const gn_shape *s, vkr_dtype dt, vkr_dtype wdt, int per_frame, int silu,
@@ -159,7 +163,7 @@ static void group_norm_views(vkr_gpu *gpu, vkr_dtype dt)
  * are the same per-frame computations, combined in frame order). */
 static void group_norm_chunked(vkr_gpu *gpu, vkr_dtype dt, int per_frame)
 {
-    const int64_t ne[5] = {2, 12, 5, 3, 5};
+    const int64_t ne[5] = {2, 12, 5, 4, 5}; /* H*W = 20: vec4 path */
     const int G = 4;
     size_t n = gt_nelem(ne);
     float *x = new_floats(n), *whole = new_floats(n), *chunked = new_floats(n), *want = new_floats(n), w[12], b[12];
@@ -257,6 +261,38 @@ static void layer_norm_case(vkr_gpu *gpu, vkr_dtype dt, vkr_dtype wdt, int64_t T
     gt_compare(name, dt, got, want, ne, &(gt_tol){stat_tol(dt).atol, stat_tol(dt).rtol, stat_tol(dt).nmse});
     vkr_tensor_free(gpu, &tx), vkr_tensor_free(gpu, &ty), vkr_tensor_free(gpu, &tw), vkr_tensor_free(gpu, &tb);
     free(x), free(got), free(want), free(w), free(b);
+}
+
+/* Layer norm of a sub-block of a {1, 1, 1, 9, 323} tensor: rows [1, 8) and
+ * columns [c0, c0 + 320). c0 = 0 keeps rows 4-aligned (vec4 path with a
+ * window offset); c0 = 1 and 3 do not (the scalar fallback must be chosen). */
+static void layer_norm_slice_case(vkr_gpu *gpu, vkr_dtype dt, int64_t c0)
+{
+    const int64_t bne[5] = {1, 1, 1, 9, 323}, ne[5] = {1, 1, 1, 7, 320};
+    size_t nb = gt_nelem(bne), n = gt_nelem(ne);
+    float *x = new_floats(nb), *got = new_floats(n), *want = new_floats(n), w[320], b[320];
+    gt_rand(x, nb, -2, 2, &seed);
+    gt_round(x, nb, dt);
+    rand_vec(w, 320, 0.5f, 1.5f, dt);
+    rand_vec(b, 320, -1, 1, dt);
+    vkr_tensor tx, xv, ty, tw, tb;
+    upload_new(gpu, dt, bne, x, &tx);
+    upload_new(gpu, dt, (const int64_t[]){1, 1, 1, 1, 320}, w, &tw);
+    upload_new(gpu, dt, (const int64_t[]){1, 1, 1, 1, 320}, b, &tb);
+    GT_OK(vkr_tensor_slice(&tx, VKR_DIM_H, 1, 7, &xv));
+    GT_OK(vkr_tensor_slice(&xv, VKR_DIM_W, c0, 320, &xv));
+    GT_OK(vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, dt, ne, &ty));
+    GT_OK(vkr_op_layer_norm(gpu, &xv, &tw, &tb, 1e-5f, &ty));
+    GT_OK(vkr_tensor_download(gpu, &ty, got, VKR_F32));
+    vkr_host_tensor hx = vkr_host_contiguous(x, bne), hy = vkr_host_contiguous(want, ne);
+    hx.data += hx.nb[3] + c0;
+    hx.ne[3] = 7, hx.ne[4] = 320;
+    vkr_ref_layer_norm(&hx, w, b, 1e-5, &hy);
+    char name[96];
+    snprintf(name, sizeof name, "layer_norm slice rows 1..7 cols %lld.. %s", (long long)c0, vkr_dtype_name(dt));
+    gt_compare(name, dt, got, want, ne, &(gt_tol){stat_tol(dt).atol, stat_tol(dt).rtol, stat_tol(dt).nmse});
+    vkr_tensor_free(gpu, &tx), vkr_tensor_free(gpu, &ty), vkr_tensor_free(gpu, &tw), vkr_tensor_free(gpu, &tb);
+    free(x), free(got), free(want);
 }
 
 static void softmax_case(vkr_gpu *gpu, vkr_dtype dt, vkr_dtype mdt, const int64_t ne[5], const int64_t *mne,
@@ -425,10 +461,14 @@ int main(void)
                     layer_norm_case(gpu, dt, (i + j) % 2 ? dt : VKR_F32, tokens[i], dims[j], 1, 0.0f, 0);
         layer_norm_case(gpu, dt, dt, 257, 320, 1, 0.0f, 0);
         layer_norm_case(gpu, dt, dt, 7, 33, 0, 0.0f, 1);       /* no affine, transposed input */
+        layer_norm_case(gpu, dt, dt, 7, 320, 0, 0.0f, 0);      /* no affine, vec4 */
+        for (int i = 0; i < 3; i++)
+            layer_norm_slice_case(gpu, dt, (int64_t[]){0, 1, 3}[i]);
 
         softmax_case(gpu, dt, dt, (const int64_t[]){1, 1, 1, 1, 1}, NULL, 1.0f);
         softmax_case(gpu, dt, dt, (const int64_t[]){1, 1, 2, 7, 33}, NULL, 0.125f);
         softmax_case(gpu, dt, VKR_F32, (const int64_t[]){1, 1, 2, 7, 33}, (const int64_t[]){1, 1, 1, 1, 33}, 1.0f);
+        softmax_case(gpu, dt, VKR_F16, (const int64_t[]){1, 1, 2, 7, 32}, (const int64_t[]){1, 1, 1, 1, 32}, 0.5f);
         softmax_case(gpu, dt, dt, (const int64_t[]){2, 1, 3, 7, 257}, (const int64_t[]){2, 1, 1, 7, 257}, 0.125f);
         softmax_case(gpu, dt, dt, (const int64_t[]){1, 1, 1, 33, 320}, (const int64_t[]){1, 1, 1, 33, 320}, 0.05f);
 
@@ -440,6 +480,24 @@ int main(void)
     group_norm_case(gpu, &gn_shapes[3], VKR_F32, VKR_F32, 0, 0, 1, 300.0f);
     layer_norm_case(gpu, VKR_F32, VKR_F32, 7, 320, 1, 300.0f, 0);
     test_errors(gpu);
+    /* the row kernels' workgroup size depends on the device (one subgroup on
+     * CPUs, 32..256 on GPUs): run the row ops at the GPU sizes too */
+    static const char *const sizes[] = {"1", "64", "256"};
+    for (int i = 0; i < 3; i++) {
+        setenv("VKREEL_NORM_WORKGROUP", sizes[i], 1);
+        for (int t = 0; t < (i == 2 ? 1 : 3); t++) { /* 256 lanes are slow on lavapipe: f32 only */
+            layer_norm_case(gpu, dtypes[t], VKR_F32, 7, 33, 1, 0.0f, 0);
+            layer_norm_case(gpu, dtypes[t], dtypes[t], 7, 320, 1, 0.0f, 0);
+            softmax_case(gpu, dtypes[t], dtypes[t], (const int64_t[]){1, 1, 2, 7, 257}, (const int64_t[]){1, 1, 1, 7, 257},
+                         0.125f);
+            softmax_case(gpu, dtypes[t], VKR_F32, (const int64_t[]){1, 1, 1, 5, 320}, (const int64_t[]){1, 1, 1, 1, 320},
+                         1.0f);
+            l2_case(gpu, dtypes[t], 7, 320, 0);
+            l2_case(gpu, dtypes[t], 3, 33, 0);
+        }
+        reduce_cases(gpu, VKR_F32);
+    }
+    unsetenv("VKREEL_NORM_WORKGROUP");
     gt_close(gpu);
     test_split();
     return check_summary("test_gpu_norm");
