@@ -96,5 +96,8 @@ extern const size_t vkr_bench_n_cases_matmul;
 /* The normalisation family (gpu/bench_norm.c). */
 extern const vkr_bench_case vkr_bench_cases_norm[];
 extern const size_t vkr_bench_n_cases_norm;
+/* The convolution family (gpu/bench_conv.c). */
+extern const vkr_bench_case vkr_bench_cases_conv[];
+extern const size_t vkr_bench_n_cases_conv;
 
 #endif
