@@ -13,10 +13,10 @@ int vkr_timestep_embedding_load(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dtype, c
     te->proj = *proj;
     te->act = act;
     snprintf(p, sizeof p, "%s.linear_1", prefix);
-    if ((rc = vkr_nn_linear_load(gpu, w, dtype, p, in_dim, dim, true, &te->linear_1)))
+    if ((rc = vkr_linear_load(gpu, w, dtype, p, in_dim, dim, true, &te->linear_1)))
         return rc;
     snprintf(p, sizeof p, "%s.linear_2", prefix);
-    return vkr_nn_linear_load(gpu, w, dtype, p, dim, dim, true, &te->linear_2);
+    return vkr_linear_load(gpu, w, dtype, p, dim, dim, true, &te->linear_2);
 }
 
 int vkr_timestep_embedding_forward(vkr_gpu *gpu, const vkr_timestep_embedding *te, const vkr_tensor *t,
@@ -33,8 +33,8 @@ int vkr_timestep_embedding_forward(vkr_gpu *gpu, const vkr_timestep_embedding *t
     }
     if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, emb->dtype, hne, &h)) ||
         (rc = vkr_op_timestep_embedding(gpu, t, &te->proj, sinusoid)) ||
-        (rc = vkr_nn_linear_forward(gpu, &te->linear_1, sinusoid, te->act, NULL, &h)) ||
-        (rc = vkr_nn_linear_forward(gpu, &te->linear_2, &h, VKR_UNARY_IDENTITY, NULL, emb)))
+        (rc = vkr_linear_forward(gpu, &te->linear_1, sinusoid, te->act, NULL, &h)) ||
+        (rc = vkr_linear_forward(gpu, &te->linear_2, &h, VKR_UNARY_IDENTITY, NULL, emb)))
         goto fail;
 fail:
     vkr_tensor_free(gpu, &s);

@@ -5,13 +5,13 @@
 #define VKR_NN_TIMESTEP_EMBEDDING_H
 
 #include "gpu/ops_misc.h"
-#include "nn/nn_param.h"
+#include "nn/param.h"
 
 typedef struct {
     int64_t in_dim, dim;        /* sinusoid width (linear_1 in), time_embed_dim */
     vkr_timestep_params proj;   /* Timesteps(in_dim, flip_sin_to_cos, downscale_freq_shift) */
     vkr_unary_op act;           /* act_fn (UNet3D: silu) */
-    vkr_nn_linear linear_1, linear_2;
+    vkr_linear linear_1, linear_2;
 } vkr_timestep_embedding;
 
 int vkr_timestep_embedding_load(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dtype, const char *prefix, int64_t in_dim,

@@ -1,10 +1,30 @@
 #include "nn/transformer.h"
 
-#include "gpu/ops_attention.h"
 #include "gpu/ops_eltwise.h"
 #include "gpu/ops_norm.h"
 
 #include <stdio.h>
+
+/* nn.Linear, or the 1x1 Conv2d that Transformer2DModel uses for proj_in /
+ * proj_out without use_linear_projection (same bytes, (out, in, 1, 1)). */
+static int linear_or_conv1x1_load(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dtype, const char *prefix, int64_t in,
+                                  int64_t out, vkr_linear *lin)
+{
+    char name[512];
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    const vkr_st_tensor *st = vkr_weights_find(w, name);
+    if (!st || st->ndim != 4)
+        return vkr_linear_load(gpu, w, dtype, prefix, in, out, true, lin);
+    const int64_t ne[VKR_DIMS] = {1, 1, 1, out, in};
+    int rc;
+    lin->in = in;
+    lin->out = out;
+    lin->has_bias = true;
+    if ((rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(out, in, 1, 1), &lin->weight, "%s", name)) ||
+        (rc = vkr_tensor_reshape(&lin->weight, ne, &lin->weight)))
+        return rc;
+    return vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(out), &lin->bias, "%s.bias", prefix);
+}
 
 #define LAYER_NORM_EPS 1e-5f   /* BasicTransformerBlock norm1..3 */
 #define TRANSFORMER_GN_EPS 1e-6f /* Transformer2DModel / TransformerTemporalModel input GroupNorm */
@@ -18,64 +38,6 @@ static void tokens_ne(int64_t s, int64_t l, int64_t d, int64_t ne[VKR_DIMS])
     ne[4] = d;
 }
 
-int vkr_attention_module_load(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dtype, const char *prefix, int64_t dim,
-                              int64_t kv_dim, int64_t heads, int64_t head_dim, vkr_attention_module *m)
-{
-    char p[512];
-    int rc;
-    int64_t inner = heads * head_dim;
-    m->dim = dim;
-    m->kv_dim = kv_dim;
-    m->heads = heads;
-    m->head_dim = head_dim;
-    snprintf(p, sizeof p, "%s.to_q", prefix);
-    if ((rc = vkr_nn_linear_load(gpu, w, dtype, p, dim, inner, false, &m->to_q)))
-        return rc;
-    snprintf(p, sizeof p, "%s.to_k", prefix);
-    if ((rc = vkr_nn_linear_load(gpu, w, dtype, p, kv_dim, inner, false, &m->to_k)))
-        return rc;
-    snprintf(p, sizeof p, "%s.to_v", prefix);
-    if ((rc = vkr_nn_linear_load(gpu, w, dtype, p, kv_dim, inner, false, &m->to_v)))
-        return rc;
-    snprintf(p, sizeof p, "%s.to_out.0", prefix);
-    return vkr_nn_linear_load(gpu, w, dtype, p, inner, dim, true, &m->to_out);
-}
-
-int vkr_attention_module_forward(vkr_gpu *gpu, const vkr_attention_module *m, const vkr_tensor *x,
-                                 const vkr_tensor *ctx, const vkr_tensor *residual, const vkr_tensor *out)
-{
-    if (!ctx)
-        ctx = x;
-    int64_t s = x->ne[2], lq = x->ne[3], lk = ctx->ne[3], inner = m->heads * m->head_dim;
-    int64_t ne[VKR_DIMS];
-    vkr_tensor q = {0}, k = {0}, v = {0}, o = {0}, qh, kh, vh, oh;
-    int rc;
-    tokens_ne(s, lq, inner, ne);
-    if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, ne, &q)) ||
-        (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, ne, &o)))
-        goto fail;
-    tokens_ne(s, lk, inner, ne);
-    if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, ne, &k)) ||
-        (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, ne, &v)))
-        goto fail;
-    if ((rc = vkr_nn_linear_forward(gpu, &m->to_q, x, VKR_UNARY_IDENTITY, NULL, &q)) ||
-        (rc = vkr_nn_linear_forward(gpu, &m->to_k, ctx, VKR_UNARY_IDENTITY, NULL, &k)) ||
-        (rc = vkr_nn_linear_forward(gpu, &m->to_v, ctx, VKR_UNARY_IDENTITY, NULL, &v)))
-        goto fail;
-    if ((rc = vkr_attention_split_heads(&q, m->heads, &qh)) || (rc = vkr_attention_split_heads(&k, m->heads, &kh)) ||
-        (rc = vkr_attention_split_heads(&v, m->heads, &vh)) || (rc = vkr_attention_split_heads(&o, m->heads, &oh)))
-        goto fail;
-    if ((rc = vkr_op_attention(gpu, &qh, &kh, &vh, NULL, &oh)))
-        goto fail;
-    rc = vkr_nn_linear_forward(gpu, &m->to_out, &o, VKR_UNARY_IDENTITY, residual, out);
-fail:
-    vkr_tensor_free(gpu, &q);
-    vkr_tensor_free(gpu, &k);
-    vkr_tensor_free(gpu, &v);
-    vkr_tensor_free(gpu, &o);
-    return rc;
-}
-
 int vkr_basic_transformer_block_load(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dtype, const char *prefix,
                                      int64_t dim, int64_t heads, int64_t head_dim, int64_t cross_dim,
                                      vkr_basic_transformer_block *b)
@@ -83,27 +45,28 @@ int vkr_basic_transformer_block_load(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dty
     char p[512];
     int rc;
     b->dim = dim;
+    const vkr_attention_names *an = &vkr_attention_names_diffusers;
     snprintf(p, sizeof p, "%s.norm1", prefix);
-    if ((rc = vkr_nn_affine_load(gpu, w, dtype, p, dim, &b->norm1)))
+    if ((rc = vkr_layer_norm_load(gpu, w, dtype, p, dim, LAYER_NORM_EPS, &b->norm1)))
         return rc;
     snprintf(p, sizeof p, "%s.attn1", prefix);
-    if ((rc = vkr_attention_module_load(gpu, w, dtype, p, dim, dim, heads, head_dim, &b->attn1)))
+    if ((rc = vkr_attention_block_load(gpu, w, dtype, p, an, dim, dim, heads * head_dim, heads, &b->attn1)))
         return rc;
     snprintf(p, sizeof p, "%s.norm2", prefix);
-    if ((rc = vkr_nn_affine_load(gpu, w, dtype, p, dim, &b->norm2)))
+    if ((rc = vkr_layer_norm_load(gpu, w, dtype, p, dim, LAYER_NORM_EPS, &b->norm2)))
         return rc;
     snprintf(p, sizeof p, "%s.attn2", prefix);
-    if ((rc = vkr_attention_module_load(gpu, w, dtype, p, dim, cross_dim > 0 ? cross_dim : dim, heads, head_dim,
-                                        &b->attn2)))
+    if ((rc = vkr_attention_block_load(gpu, w, dtype, p, an, dim, cross_dim > 0 ? cross_dim : dim, heads * head_dim,
+                                       heads, &b->attn2)))
         return rc;
     snprintf(p, sizeof p, "%s.norm3", prefix);
-    if ((rc = vkr_nn_affine_load(gpu, w, dtype, p, dim, &b->norm3)))
+    if ((rc = vkr_layer_norm_load(gpu, w, dtype, p, dim, LAYER_NORM_EPS, &b->norm3)))
         return rc;
     snprintf(p, sizeof p, "%s.ff.net.0.proj", prefix);
-    if ((rc = vkr_nn_linear_load(gpu, w, dtype, p, dim, 8 * dim, true, &b->ff_proj)))
+    if ((rc = vkr_linear_load(gpu, w, dtype, p, dim, 8 * dim, true, &b->ff_proj)))
         return rc;
     snprintf(p, sizeof p, "%s.ff.net.2", prefix);
-    return vkr_nn_linear_load(gpu, w, dtype, p, 4 * dim, dim, true, &b->ff_out);
+    return vkr_linear_load(gpu, w, dtype, p, 4 * dim, dim, true, &b->ff_out);
 }
 
 /* GEGLU feed-forward with the residual fused into the last projection:
@@ -119,12 +82,12 @@ static int geglu_ff(vkr_gpu *gpu, const vkr_basic_transformer_block *b, const vk
     tokens_ne(s, l, 4 * d, ne);
     if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, ne, &hid)))
         goto fail;
-    if ((rc = vkr_nn_linear_forward(gpu, &b->ff_proj, n, VKR_UNARY_IDENTITY, NULL, &proj)) ||
+    if ((rc = vkr_linear_forward(gpu, &b->ff_proj, n, VKR_UNARY_IDENTITY, NULL, &proj)) ||
         (rc = vkr_tensor_slice(&proj, VKR_DIM_W, 0, 4 * d, &a)) ||
         (rc = vkr_tensor_slice(&proj, VKR_DIM_W, 4 * d, 4 * d, &g)) || (rc = vkr_op_gelu(gpu, &g, &g)) ||
         (rc = vkr_op_mul(gpu, &a, &g, &hid)))
         goto fail;
-    rc = vkr_nn_linear_forward(gpu, &b->ff_out, &hid, VKR_UNARY_IDENTITY, x, x);
+    rc = vkr_linear_forward(gpu, &b->ff_out, &hid, VKR_UNARY_IDENTITY, x, x);
 fail:
     vkr_tensor_free(gpu, &proj);
     vkr_tensor_free(gpu, &hid);
@@ -138,11 +101,12 @@ int vkr_basic_transformer_block_forward(vkr_gpu *gpu, const vkr_basic_transforme
     int rc;
     if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, x->ne, &n)))
         return rc;
-    if ((rc = vkr_op_layer_norm(gpu, x, &b->norm1.weight, &b->norm1.bias, LAYER_NORM_EPS, &n)) ||
-        (rc = vkr_attention_module_forward(gpu, &b->attn1, &n, NULL, x, x)) ||
-        (rc = vkr_op_layer_norm(gpu, x, &b->norm2.weight, &b->norm2.bias, LAYER_NORM_EPS, &n)) ||
-        (rc = vkr_attention_module_forward(gpu, &b->attn2, &n, ctx, x, x)) ||
-        (rc = vkr_op_layer_norm(gpu, x, &b->norm3.weight, &b->norm3.bias, LAYER_NORM_EPS, &n)) ||
+    const vkr_attention_block_args res = {.residual = x};
+    if ((rc = vkr_layer_norm_forward(gpu, &b->norm1, x, &n)) ||
+        (rc = vkr_attention_block_forward(gpu, &b->attn1, &n, NULL, &res, x)) ||
+        (rc = vkr_layer_norm_forward(gpu, &b->norm2, x, &n)) ||
+        (rc = vkr_attention_block_forward(gpu, &b->attn2, &n, ctx, &res, x)) ||
+        (rc = vkr_layer_norm_forward(gpu, &b->norm3, x, &n)) ||
         (rc = geglu_ff(gpu, b, &n, x)))
         goto fail;
 fail:
@@ -168,11 +132,11 @@ static int transformer_load(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dtype, const
     t->inner = heads * head_dim;
     t->groups = groups;
     t->n_layers = n_layers;
-    snprintf(p, sizeof p, "%s.norm", prefix);
-    if ((rc = vkr_nn_affine_load(gpu, w, dtype, p, channels, &t->norm)))
+    if ((rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(channels), &t->norm_weight, "%s.norm.weight", prefix)) ||
+        (rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(channels), &t->norm_bias, "%s.norm.bias", prefix)))
         return rc;
     snprintf(p, sizeof p, "%s.proj_in", prefix);
-    if ((rc = vkr_nn_linear_load(gpu, w, dtype, p, channels, t->inner, true, &t->proj_in)))
+    if ((rc = linear_or_conv1x1_load(gpu, w, dtype, p, channels, t->inner, &t->proj_in)))
         return rc;
     for (int i = 0; i < n_layers; i++) {
         snprintf(p, sizeof p, "%s.transformer_blocks.%d", prefix, i);
@@ -181,7 +145,7 @@ static int transformer_load(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dtype, const
             return rc;
     }
     snprintf(p, sizeof p, "%s.proj_out", prefix);
-    return vkr_nn_linear_load(gpu, w, dtype, p, t->inner, channels, true, &t->proj_out);
+    return linear_or_conv1x1_load(gpu, w, dtype, p, t->inner, channels, &t->proj_out);
 }
 
 int vkr_transformer2d_load(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dtype, const char *prefix, int64_t channels,
@@ -214,7 +178,7 @@ static int transformer_forward(vkr_gpu *gpu, const vkr_transformer *t, const vkr
                         (long long)t->channels);
     vkr_group_norm_params gp = {.groups = t->groups, .eps = TRANSFORMER_GN_EPS, .per_frame = per_frame};
     if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, x->ne, &normed)) ||
-        (rc = vkr_op_group_norm(gpu, x, &t->norm.weight, &t->norm.bias, &gp, &normed)))
+        (rc = vkr_op_group_norm(gpu, x, &t->norm_weight, &t->norm_bias, &gp, &normed)))
         goto fail;
     if ((rc = vkr_tensor_reshape(&normed, flat, &tok_in)) || (rc = vkr_tensor_permute(&tok_in, perm, &tok_in)))
         goto fail;
@@ -225,7 +189,7 @@ static int transformer_forward(vkr_gpu *gpu, const vkr_transformer *t, const vkr
     if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, hne, &h)) ||
         (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, pne, &p)))
         goto fail;
-    if ((rc = vkr_nn_linear_forward(gpu, &t->proj_in, &tok_in, VKR_UNARY_IDENTITY, NULL, &h)))
+    if ((rc = vkr_linear_forward(gpu, &t->proj_in, &tok_in, VKR_UNARY_IDENTITY, NULL, &h)))
         goto fail;
     vkr_tensor_free(gpu, &normed);
     if ((rc = vkr_tensor_reshape(&h, h3ne, &h3)))
@@ -235,7 +199,7 @@ static int transformer_forward(vkr_gpu *gpu, const vkr_transformer *t, const vkr
             goto fail;
     hv = h;
     pv = p;
-    if ((rc = vkr_nn_linear_forward(gpu, &t->proj_out, &hv, VKR_UNARY_IDENTITY, NULL, &pv)))
+    if ((rc = vkr_linear_forward(gpu, &t->proj_out, &hv, VKR_UNARY_IDENTITY, NULL, &pv)))
         goto fail;
     if ((rc = vkr_tensor_reshape(x, flat, &tok_x)) || (rc = vkr_tensor_permute(&tok_x, perm, &tok_x)) ||
         (rc = vkr_tensor_reshape(out, flat, &tok_out)) || (rc = vkr_tensor_permute(&tok_out, perm, &tok_out)))

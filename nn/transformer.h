@@ -1,7 +1,6 @@
-/* diffusers transformer blocks for the UNets:
+/* diffusers transformer blocks for the UNets (attention: nn/attention_block.h
+ * with the diffusers names to_q/to_k/to_v (no bias) and to_out.0):
  *
- *  - vkr_attention_module: diffusers Attention (to_q/to_k/to_v without bias,
- *    to_out.0 with bias), softmax(Q K^T * head_dim^-0.5) V on the fused kernel.
  *  - vkr_basic_transformer_block: BasicTransformerBlock with norm_type
  *    "layer_norm": x += attn1(LN1(x)); x += attn2(LN2(x), ctx); x += FF(LN3(x)),
  *    FF = GEGLU (Linear(dim, 8 dim) -> a * gelu_erf(b) -> Linear(4 dim, dim)).
@@ -20,26 +19,14 @@
 #ifndef VKR_NN_TRANSFORMER_H
 #define VKR_NN_TRANSFORMER_H
 
-#include "nn/nn_param.h"
-
-typedef struct {
-    int64_t dim, kv_dim, heads, head_dim; /* inner = heads * head_dim */
-    vkr_nn_linear to_q, to_k, to_v, to_out;
-} vkr_attention_module;
-
-int vkr_attention_module_load(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dtype, const char *prefix, int64_t dim,
-                              int64_t kv_dim, int64_t heads, int64_t head_dim, vkr_attention_module *m);
-/* out = to_out(attention(to_q(x), to_k(ctx), to_v(ctx))) + residual. x
- * {1, 1, S, Lq, dim}; ctx {1, 1, S, Lk, kv_dim} or NULL (= x); residual NULL
- * or out's shape (may be out itself). out must not overlap x or ctx. */
-int vkr_attention_module_forward(vkr_gpu *gpu, const vkr_attention_module *m, const vkr_tensor *x,
-                                 const vkr_tensor *ctx, const vkr_tensor *residual, const vkr_tensor *out);
+#include "nn/attention_block.h"
+#include "nn/param.h"
 
 typedef struct {
     int64_t dim;
-    vkr_nn_affine norm1, norm2, norm3; /* LayerNorm eps 1e-5 */
-    vkr_attention_module attn1, attn2;
-    vkr_nn_linear ff_proj, ff_out; /* ff.net.0.proj (dim -> 8 dim), ff.net.2 (4 dim -> dim) */
+    vkr_layer_norm norm1, norm2, norm3; /* eps 1e-5 */
+    vkr_attention_block attn1, attn2;
+    vkr_linear ff_proj, ff_out; /* ff.net.0.proj (dim -> 8 dim), ff.net.2 (4 dim -> dim) */
 } vkr_basic_transformer_block;
 
 /* cross_dim: attn2's key/value width (0: attn2 is self-attention). */
@@ -55,8 +42,8 @@ int vkr_basic_transformer_block_forward(vkr_gpu *gpu, const vkr_basic_transforme
 typedef struct {
     int64_t channels, inner, heads, head_dim;
     int groups, n_layers;
-    vkr_nn_affine norm; /* GroupNorm eps 1e-6 */
-    vkr_nn_linear proj_in, proj_out;
+    vkr_tensor norm_weight, norm_bias; /* GroupNorm eps 1e-6 */
+    vkr_linear proj_in, proj_out;
     vkr_basic_transformer_block blocks[VKR_TRANSFORMER_MAX_LAYERS];
 } vkr_transformer;
 
