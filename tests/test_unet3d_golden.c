@@ -10,7 +10,9 @@
 #include "video/unet3d.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CASE_DIR "tests/golden/unet3d"
 
@@ -203,6 +205,45 @@ static void test_config(void)
     CHECK_EQ_INT(vkr_unet3d_config_load("tests/golden/no-such-case", &c), VKR_E_NOINPUT);
 }
 
+/* The golden weights under a config that disagrees with them: loading must
+ * fail with VKR_E_DATA naming the problem (missing tensor, wrong shape, tensors
+ * the model does not use). */
+static void expect_load_error(vkr_gpu *gpu, const char *key, const char *json_value, const char *want_msg)
+{
+    char dir[] = "/tmp/vkr_unet3d_XXXXXX", path[PATH_MAX + 64], weights[PATH_MAX];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    CHECK(realpath(CASE_DIR "/weights.safetensors", weights) != NULL, "realpath");
+    snprintf(path, sizeof path, "%s/weights.safetensors", dir);
+    CHECK(symlink(weights, path) == 0, "symlink %s", path);
+    FILE *in = fopen(CASE_DIR "/config.json", "rb");
+    static char buf[1 << 14];
+    size_t n = in ? fread(buf, 1, sizeof buf - 1, in) : 0;
+    if (in)
+        fclose(in);
+    buf[n] = 0;
+    cJSON *j = cJSON_Parse(buf);
+    cJSON_ReplaceItemInObjectCaseSensitive(j, key, cJSON_Parse(json_value));
+    char *text = cJSON_Print(j);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *out = fopen(path, "wb");
+    if (out) {
+        fputs(text, out);
+        fclose(out);
+    }
+    vkr_unet3d *unet = NULL;
+    int rc = vkr_unet3d_load(gpu, dir, VKR_F32, &unet);
+    CHECK(rc == VKR_E_DATA && strstr(vkr_last_error(), want_msg), "%s=%s: rc %d '%s', expected 65 '%s'", key,
+          json_value, rc, vkr_last_error(), want_msg);
+    vkr_unet3d_free(unet);
+    vkr_gpu_weights_reset(gpu);
+    free(text);
+    cJSON_Delete(j);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/weights.safetensors", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     test_config();
@@ -240,6 +281,11 @@ int main(void)
     printf("unet3d 3-level odd-size f32: out.sample max_abs %.3g rel_l2 %.3g\n", e.max_abs, e.rel_l2);
     CHECK(e.max_abs <= tol_abs, "3-level: max_abs %.3g > %.3g", e.max_abs, tol_abs);
     CHECK(e.rel_l2 <= tol_rel, "3-level: rel_l2 %.3g > %.3g", e.rel_l2, tol_rel);
+
+    expect_load_error(gpu, "layers_per_block", "2", "missing tensor 'down_blocks.0.resnets.1.norm1.weight'");
+    expect_load_error(gpu, "cross_attention_dim", "24", "attn2.to_k.weight' has shape [16, 32], expected [16, 24]");
+    expect_load_error(gpu, "down_block_types", "[\"DownBlock3D\", \"DownBlock3D\"]", "unexpected tensors");
+    expect_load_error(gpu, "up_block_types", "[\"UpBlock3D\", \"UpBlock2D\"]", "unsupported block type 'UpBlock2D'");
 
     gt_close(gpu);
     return check_summary("test_unet3d_golden");
