@@ -17,8 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-extern const vkr_bench_case vkr_bench_cases_attention[];
-extern const size_t vkr_bench_n_cases_attention;
 
 #define HEADS 5
 #define HEAD_DIM 64
