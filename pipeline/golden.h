@@ -162,6 +162,7 @@ int vkr_golden_load_st(const vkr_safetensors *st, const char *name, vkr_golden_t
 int vkr_golden_run_schedulers(const vkr_golden_case *c, vkr_golden_result *r);
 int vkr_golden_run_tokenizer_clip(const vkr_golden_case *c, vkr_golden_result *r);
 int vkr_golden_run_tokenizer_roberta(const vkr_golden_case *c, vkr_golden_result *r);
+int vkr_golden_run_unet3d(const vkr_golden_case *c, vkr_golden_result *r); /* pipeline/golden_unet3d.c */
 
 /* The scheduler cases' fake model (case.json "fake_model"):
  * model_output = x_in * float32(0.1) + float32(0.5 * sin(double(t) / 100)),

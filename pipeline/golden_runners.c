@@ -15,7 +15,7 @@ static const vkr_golden_runner runners[] = {
     {"clap_text", "ClapTextModelWithProjection", vkr_golden_run_clap_text},
     {"vae_decoder", "AutoencoderKL (SD image VAE) decode / encode", NULL},
     {"vae_mel", "AutoencoderKL (AudioLDM mel VAE) decode / encode", NULL},
-    {"unet3d", "UNet3DConditionModel (ModelScope / Zeroscope)", NULL},
+    {"unet3d", "UNet3DConditionModel (ModelScope / Zeroscope)", vkr_golden_run_unet3d},
     {"unet2d_audioldm", "UNet2DConditionModel (AudioLDM)", NULL},
     {"hifigan", "SpeechT5HifiGan vocoder", NULL},
     {"pipeline_t2v", "TextToVideoSDPipeline end to end", NULL},

@@ -1,0 +1,344 @@
+#include "video/unet3d_blocks.h"
+
+#include "gpu/ops_conv.h"
+#include "gpu/ops_eltwise.h"
+#include "gpu/ops_misc.h"
+#include "gpu/ops_norm.h"
+
+#include <stdio.h>
+
+static const vkr_conv2d_params CONV3X3 = {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1};
+
+static void video_ne(const vkr_tensor *x, int64_t c, int64_t h, int64_t w, int64_t ne[VKR_DIMS])
+{
+    ne[0] = x->ne[0];
+    ne[1] = c;
+    ne[2] = x->ne[2];
+    ne[3] = h;
+    ne[4] = w;
+}
+
+/* ---- ResnetBlock2D ---- */
+
+int vkr_unet3d_resnet_load(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dtype, const char *prefix, int64_t in,
+                           int64_t out, int64_t temb_dim, int groups, float eps, float output_scale_factor,
+                           vkr_unet3d_resnet *r)
+{
+    char p[512];
+    int rc;
+    if (groups < 1 || in % groups || out % groups)
+        return vkr_fail(VKR_E_DATA, "%s: %lld -> %lld channels not divisible into %d groups", prefix, (long long)in,
+                        (long long)out, groups);
+    r->in = in;
+    r->out = out;
+    r->groups = groups;
+    r->eps = eps;
+    r->output_scale_factor = output_scale_factor;
+    if ((rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(in), &r->norm1_weight, "%s.norm1.weight", prefix)) ||
+        (rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(in), &r->norm1_bias, "%s.norm1.bias", prefix)))
+        return rc;
+    if ((rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(out, in, 3, 3), &r->conv1_weight, "%s.conv1.weight", prefix)) ||
+        (rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(out), &r->conv1_bias, "%s.conv1.bias", prefix)))
+        return rc;
+    snprintf(p, sizeof p, "%s.time_emb_proj", prefix);
+    if ((rc = vkr_linear_load(gpu, w, dtype, p, temb_dim, out, true, &r->time_emb_proj)))
+        return rc;
+    if ((rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(out), &r->norm2_weight, "%s.norm2.weight", prefix)) ||
+        (rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(out), &r->norm2_bias, "%s.norm2.bias", prefix)))
+        return rc;
+    if ((rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(out, out, 3, 3), &r->conv2_weight, "%s.conv2.weight", prefix)) ||
+        (rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(out), &r->conv2_bias, "%s.conv2.bias", prefix)))
+        return rc;
+    /* diffusers: use_in_shortcut = in_channels != out_channels (1x1 conv). */
+    r->has_conv_shortcut = in != out;
+    if (r->has_conv_shortcut &&
+        ((rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(out, in, 1, 1), &r->conv_shortcut_weight,
+                            "%s.conv_shortcut.weight", prefix)) ||
+         (rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(out), &r->conv_shortcut_bias, "%s.conv_shortcut.bias", prefix))))
+        return rc;
+    return VKR_OK;
+}
+
+int vkr_unet3d_resnet_forward(vkr_gpu *gpu, const vkr_unet3d_resnet *r, const vkr_tensor *x,
+                              const vkr_tensor *temb_act, const vkr_tensor *y)
+{
+    const int64_t n = x->ne[0];
+    int64_t hne[VKR_DIMS];
+    vkr_tensor a = {0}, h = {0}, tp = {0}, sc = {0}, tpv;
+    const vkr_tensor *res = x;
+    vkr_group_norm_params gp = {.groups = r->groups, .eps = r->eps, .per_frame = 1, .silu = 1};
+    const int64_t tne[VKR_DIMS] = {1, 1, 1, n, r->out}, tvne[VKR_DIMS] = {n, r->out, 1, 1, 1};
+    int rc;
+    if (x->ne[1] != r->in)
+        return vkr_fail(VKR_E_INTERNAL, "resnet: %lld channels, expected %lld", (long long)x->ne[1],
+                        (long long)r->in);
+    video_ne(x, r->out, x->ne[3], x->ne[4], hne);
+    if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, x->ne, &a)) ||
+        (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, hne, &h)) ||
+        (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, tne, &tp)))
+        goto fail;
+    if ((rc = vkr_op_group_norm(gpu, x, &r->norm1_weight, &r->norm1_bias, &gp, &a)) ||
+        (rc = vkr_op_conv2d(gpu, &a, &r->conv1_weight, &r->conv1_bias, NULL, &CONV3X3, &h)))
+        goto fail;
+    vkr_tensor_free(gpu, &a);
+    /* + time_emb_proj(silu(temb))[:, :, None, None], broadcast over frames and pixels
+     * (diffusers' repeat_interleave of temb over frames). */
+    if ((rc = vkr_linear_forward(gpu, &r->time_emb_proj, temb_act, VKR_UNARY_IDENTITY, NULL, &tp)) ||
+        (rc = vkr_tensor_reshape(&tp, tvne, &tpv)) || (rc = vkr_op_add(gpu, &h, &tpv, &h)))
+        goto fail;
+    gp.groups = r->groups;
+    if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, hne, &a)) ||
+        (rc = vkr_op_group_norm(gpu, &h, &r->norm2_weight, &r->norm2_bias, &gp, &a)))
+        goto fail;
+    if (r->has_conv_shortcut) {
+        static const vkr_conv2d_params one = {0};
+        if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, hne, &sc)) ||
+            (rc = vkr_op_conv2d(gpu, x, &r->conv_shortcut_weight, &r->conv_shortcut_bias, NULL, &one, &sc)))
+            goto fail;
+        res = &sc;
+    }
+    vkr_conv2d_params cp = CONV3X3;
+    cp.output_scale_factor = r->output_scale_factor;
+    rc = vkr_op_conv2d(gpu, &a, &r->conv2_weight, &r->conv2_bias, res, &cp, y);
+fail:
+    vkr_tensor_free(gpu, &a);
+    vkr_tensor_free(gpu, &h);
+    vkr_tensor_free(gpu, &tp);
+    vkr_tensor_free(gpu, &sc);
+    return rc;
+}
+
+/* ---- blocks ---- */
+
+int vkr_unet3d_block_load(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dtype, const char *prefix,
+                          vkr_unet3d_block_kind kind, const vkr_unet3d_block_spec *s, vkr_unet3d_block *b)
+{
+    char p[512];
+    int rc;
+    if (s->n_layers < 1 || s->n_layers > VKR_UNET3D_MAX_LAYERS)
+        return vkr_fail(VKR_E_DATA, "%s: %d layers (1..%d supported)", prefix, s->n_layers, VKR_UNET3D_MAX_LAYERS);
+    b->kind = kind;
+    b->n_layers = s->n_layers;
+    b->has_attention = s->has_attention;
+    b->out_channels = s->out_channels;
+    b->has_sampler = s->add_sampler;
+    b->downsample_padding = s->downsample_padding;
+    for (int i = 0; i < s->n_layers; i++) {
+        int64_t in = s->out_channels;
+        if (kind == VKR_UNET3D_DOWN && i == 0)
+            in = s->in_channels;
+        if (kind == VKR_UNET3D_UP) {
+            /* resnet i sees cat([hidden, skip]): the skip of the last layer has
+             * the block's input width, the others its output width. */
+            int64_t skip = i == s->n_layers - 1 ? s->in_channels : s->out_channels;
+            in = (i == 0 ? s->prev_output_channels : s->out_channels) + skip;
+        }
+        snprintf(p, sizeof p, "%s.resnets.%d", prefix, i);
+        if ((rc = vkr_unet3d_resnet_load(gpu, w, dtype, p, in, s->out_channels, s->temb_dim, s->groups, s->eps,
+                                         s->output_scale_factor, &b->resnets[i])))
+            return rc;
+        snprintf(p, sizeof p, "%s.temp_convs.%d", prefix, i);
+        if ((rc = vkr_temporal_conv_load(gpu, w, dtype, p, s->out_channels, s->groups, &b->temp_convs[i])))
+            return rc;
+        /* the mid block has one attention pair fewer than resnets */
+        if (s->has_attention && !(kind == VKR_UNET3D_MID && i == s->n_layers - 1)) {
+            snprintf(p, sizeof p, "%s.attentions.%d", prefix, i);
+            if ((rc = vkr_transformer2d_load(gpu, w, dtype, p, s->out_channels, s->heads, s->head_dim, s->groups, 1,
+                                             s->cross_dim, &b->attentions[i])))
+                return rc;
+            snprintf(p, sizeof p, "%s.temp_attentions.%d", prefix, i);
+            if ((rc = vkr_transformer_temporal_load(gpu, w, dtype, p, s->out_channels, s->heads, s->head_dim,
+                                                    s->groups, 1, &b->temp_attentions[i])))
+                return rc;
+        }
+    }
+    if (s->add_sampler) {
+        const char *what = kind == VKR_UNET3D_DOWN ? "downsamplers" : "upsamplers";
+        int64_t c = s->out_channels;
+        if ((rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(c, c, 3, 3), &b->sampler_weight, "%s.%s.0.conv.weight",
+                               prefix, what)) ||
+            (rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(c), &b->sampler_bias, "%s.%s.0.conv.bias", prefix, what)))
+            return rc;
+    }
+    return VKR_OK;
+}
+
+/* out = f(x) into a new tensor of x's shape with `channels` channels. */
+static int alloc_like(vkr_gpu *gpu, const vkr_tensor *x, int64_t channels, vkr_tensor *out)
+{
+    int64_t ne[VKR_DIMS];
+    video_ne(x, channels, x->ne[3], x->ne[4], ne);
+    return vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, ne, out);
+}
+
+/* Replaces *cur (freed when owned) by next. */
+static void advance(vkr_gpu *gpu, vkr_tensor *cur, int *cur_owned, vkr_tensor *next)
+{
+    if (*cur_owned)
+        vkr_tensor_free(gpu, cur);
+    *cur = *next;
+    *cur_owned = 1;
+    *next = (vkr_tensor){0};
+}
+
+/* Layer i of a block: resnet -> temp_conv [-> attention -> temp_attention]
+ * (diffusers' order), x -> *out (new). The mid block uses its own order. */
+static int layer_forward(vkr_gpu *gpu, const vkr_unet3d_block *b, int i, const vkr_tensor *x,
+                         const vkr_unet3d_ctx *c, int with_attention, vkr_tensor *out)
+{
+    vkr_tensor cur = *x, next = {0};
+    int cur_owned = 0, rc;
+    if ((rc = alloc_like(gpu, x, b->out_channels, &next)) ||
+        (rc = vkr_unet3d_resnet_forward(gpu, &b->resnets[i], &cur, c->temb_act, &next)))
+        goto fail;
+    advance(gpu, &cur, &cur_owned, &next);
+    if ((rc = alloc_like(gpu, &cur, b->out_channels, &next)) ||
+        (rc = vkr_temporal_conv_forward(gpu, &b->temp_convs[i], &cur, &next)))
+        goto fail;
+    advance(gpu, &cur, &cur_owned, &next);
+    if (with_attention) {
+        if ((rc = alloc_like(gpu, &cur, b->out_channels, &next)) ||
+            (rc = vkr_transformer2d_forward(gpu, &b->attentions[i], &cur, c->context, &next)))
+            goto fail;
+        advance(gpu, &cur, &cur_owned, &next);
+        if ((rc = alloc_like(gpu, &cur, b->out_channels, &next)) ||
+            (rc = vkr_transformer_temporal_forward(gpu, &b->temp_attentions[i], &cur, &next)))
+            goto fail;
+        advance(gpu, &cur, &cur_owned, &next);
+    }
+    *out = cur;
+    return VKR_OK;
+fail:
+    vkr_tensor_free(gpu, &next);
+    if (cur_owned)
+        vkr_tensor_free(gpu, &cur);
+    return rc;
+}
+
+static int push_skip(vkr_unet3d_skips *s, const vkr_tensor *t)
+{
+    if (s->n >= VKR_UNET3D_MAX_SKIPS)
+        return vkr_fail(VKR_E_INTERNAL, "unet3d: more than %d skip connections", VKR_UNET3D_MAX_SKIPS);
+    s->t[s->n++] = *t;
+    return VKR_OK;
+}
+
+int vkr_unet3d_down_forward(vkr_gpu *gpu, const vkr_unet3d_block *b, const vkr_tensor *x, const vkr_unet3d_ctx *c,
+                            vkr_unet3d_skips *skips, vkr_tensor *out)
+{
+    vkr_tensor cur = *x, next = {0};
+    int rc;
+    for (int i = 0; i < b->n_layers; i++) {
+        if ((rc = layer_forward(gpu, b, i, &cur, c, b->has_attention, &next)) || (rc = push_skip(skips, &next)))
+            goto fail;
+        cur = next;
+        next = (vkr_tensor){0};
+    }
+    if (b->has_sampler) {
+        /* Downsample2D: 3x3 conv, stride 2, padding downsample_padding (diffusers
+         * pads (0, 1, 0, 1) first when it is 0). */
+        int p = b->downsample_padding;
+        vkr_conv2d_params cp = {.stride_h = 2, .stride_w = 2, .pad_top = p, .pad_left = p};
+        cp.pad_bottom = cp.pad_right = p ? p : 1;
+        int64_t ne[VKR_DIMS];
+        video_ne(&cur, b->out_channels, vkr_conv_out_extent(cur.ne[3], 3, 2, 1, cp.pad_top, cp.pad_bottom),
+                 vkr_conv_out_extent(cur.ne[4], 3, 2, 1, cp.pad_left, cp.pad_right), ne);
+        if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, cur.dtype, ne, &next)) ||
+            (rc = vkr_op_conv2d(gpu, &cur, &b->sampler_weight, &b->sampler_bias, NULL, &cp, &next)) ||
+            (rc = push_skip(skips, &next)))
+            goto fail;
+        cur = next;
+        next = (vkr_tensor){0};
+    }
+    *out = cur;
+    return VKR_OK;
+fail:
+    vkr_tensor_free(gpu, &next);
+    return rc;
+}
+
+int vkr_unet3d_mid_forward(vkr_gpu *gpu, const vkr_unet3d_block *b, const vkr_tensor *x, const vkr_unet3d_ctx *c,
+                           vkr_tensor *out)
+{
+    /* resnets[0] -> temp_convs[0], then per attention i: attentions[i] ->
+     * temp_attentions[i] -> resnets[i + 1] -> temp_convs[i + 1]. */
+    vkr_tensor cur = *x, next = {0};
+    int cur_owned = 0, rc;
+    if ((rc = layer_forward(gpu, b, 0, &cur, c, 0, &next)))
+        goto fail;
+    advance(gpu, &cur, &cur_owned, &next);
+    for (int i = 0; i + 1 < b->n_layers; i++) {
+        if ((rc = alloc_like(gpu, &cur, b->out_channels, &next)) ||
+            (rc = vkr_transformer2d_forward(gpu, &b->attentions[i], &cur, c->context, &next)))
+            goto fail;
+        advance(gpu, &cur, &cur_owned, &next);
+        if ((rc = alloc_like(gpu, &cur, b->out_channels, &next)) ||
+            (rc = vkr_transformer_temporal_forward(gpu, &b->temp_attentions[i], &cur, &next)))
+            goto fail;
+        advance(gpu, &cur, &cur_owned, &next);
+        if ((rc = layer_forward(gpu, b, i + 1, &cur, c, 0, &next)))
+            goto fail;
+        advance(gpu, &cur, &cur_owned, &next);
+    }
+    *out = cur;
+    return VKR_OK;
+fail:
+    vkr_tensor_free(gpu, &next);
+    if (cur_owned)
+        vkr_tensor_free(gpu, &cur);
+    return rc;
+}
+
+int vkr_unet3d_up_forward(vkr_gpu *gpu, const vkr_unet3d_block *b, vkr_tensor *x, const vkr_unet3d_ctx *c,
+                          vkr_unet3d_skips *skips, vkr_tensor *out)
+{
+    vkr_tensor cur = *x, next = {0}, cat = {0};
+    int cur_owned = 1, rc;
+    *x = (vkr_tensor){0};
+    for (int i = 0; i < b->n_layers; i++) {
+        if (skips->n < 1) {
+            rc = vkr_fail(VKR_E_INTERNAL, "unet3d: skip stack empty");
+            goto fail;
+        }
+        vkr_tensor *skip = &skips->t[skips->n - 1];
+        /* torch.cat([hidden_states, res_hidden_states], dim=1) */
+        if ((rc = alloc_like(gpu, &cur, cur.ne[1] + skip->ne[1], &cat)) ||
+            (rc = vkr_op_concat(gpu, &cur, skip, VKR_DIM_C, &cat)))
+            goto fail;
+        vkr_tensor_free(gpu, skip);
+        skips->n--;
+        if (cur_owned)
+            vkr_tensor_free(gpu, &cur);
+        cur = cat;
+        cat = (vkr_tensor){0};
+        if ((rc = layer_forward(gpu, b, i, &cur, c, b->has_attention, &next)))
+            goto fail;
+        advance(gpu, &cur, &cur_owned, &next);
+    }
+    if (b->has_sampler) {
+        /* Upsample2D: nearest to the next skip's size (2x when divisible), 3x3 conv. */
+        if (skips->n < 1) {
+            rc = vkr_fail(VKR_E_INTERNAL, "unet3d: no skip left to size the upsampling");
+            goto fail;
+        }
+        const vkr_tensor *skip = &skips->t[skips->n - 1];
+        int64_t ne[VKR_DIMS];
+        video_ne(&cur, cur.ne[1], skip->ne[3], skip->ne[4], ne);
+        if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, cur.dtype, ne, &next)) ||
+            (rc = vkr_op_upsample_nearest(gpu, &cur, &next)))
+            goto fail;
+        advance(gpu, &cur, &cur_owned, &next);
+        if ((rc = alloc_like(gpu, &cur, b->out_channels, &next)) ||
+            (rc = vkr_op_conv2d(gpu, &cur, &b->sampler_weight, &b->sampler_bias, NULL, &CONV3X3, &next)))
+            goto fail;
+        advance(gpu, &cur, &cur_owned, &next);
+    }
+    *out = cur;
+    return VKR_OK;
+fail:
+    vkr_tensor_free(gpu, &next);
+    vkr_tensor_free(gpu, &cat);
+    if (cur_owned)
+        vkr_tensor_free(gpu, &cur);
+    return rc;
+}
