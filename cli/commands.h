@@ -11,6 +11,7 @@ int cmd_verify(int argc, char **argv);   /* cli/cmd_verify.c */
 int cmd_devices(int argc, char **argv);  /* cli/cmd_devices.c */
 int cmd_bench(int argc, char **argv);    /* cli/cmd_bench.c */
 int cmd_version(int argc, char **argv);  /* cli/cmd_version.c */
+int cmd_golden(int argc, char **argv);   /* cli/cmd_golden.c */
 
 /* Helpers shared by the subcommands (cli/cli.c). */
 

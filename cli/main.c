@@ -21,6 +21,7 @@ static const struct {
     {"devices", cmd_devices, "list Vulkan devices"},
     {"bench", cmd_bench, "time the Vulkan kernels (bench kernels --help)"},
     {"version", cmd_version, "print version information"},
+    {"golden", cmd_golden, "run golden test cases and compare with tolerances"},
 };
 
 static void usage(FILE *out)

@@ -5,6 +5,8 @@
  * inside the mapping. */
 #include "safetensors.h"
 
+#include "mapped_file.h"
+
 #include "common/status.h"
 
 #include <cjson/cJSON.h>
@@ -261,55 +263,20 @@ int vkr_st_open_memory(vkr_safetensors *st, const void *buf, size_t len, const c
 int vkr_st_open(vkr_safetensors *st, const char *path)
 {
     memset(st, 0, sizeof *st);
-    int rc, fd = -1;
     st->path = strdup(path);
     if (!st->path)
         return vkr_fail(VKR_E_INTERNAL, "out of memory");
-
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = vkr_fail(VKR_E_NOINPUT, "%s: cannot open: %s", path, strerror(errno));
-        goto fail;
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        rc = vkr_fail(VKR_E_NOINPUT, "%s: not a regular file", path);
-        goto fail;
-    }
-    if (sb.st_size < 8) {
-        rc = vkr_fail(VKR_E_DATA, "%s: %lld bytes, too short for a safetensors header", path,
-                      (long long)sb.st_size);
-        goto fail;
-    }
-    if ((uint64_t)sb.st_size > SIZE_MAX) {
-        rc = vkr_fail(VKR_E_DATA, "%s: file too large to map", path);
-        goto fail;
-    }
-    st->map_len = (size_t)sb.st_size;
-    st->map = mmap(NULL, st->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (st->map == MAP_FAILED) {
-        st->map = NULL;
-        rc = vkr_fail(VKR_E_NOINPUT, "%s: mmap failed: %s", path, strerror(errno));
-        goto fail;
-    }
-    close(fd);
-    fd = -1;
-
-    rc = parse_buffer(st, st->map, st->map_len);
+    int rc = vkr_map_file(path, 8, "a safetensors header", &st->map, &st->map_len);
+    if (!rc)
+        rc = parse_buffer(st, st->map, st->map_len);
     if (rc)
-        goto fail;
-    return VKR_OK;
-fail:
-    if (fd >= 0)
-        close(fd);
-    vkr_st_close(st);
+        vkr_st_close(st);
     return rc;
 }
 
 void vkr_st_close(vkr_safetensors *st)
 {
-    if (st->map)
-        munmap(st->map, st->map_len);
+    vkr_unmap_file(st->map, st->map_len);
     for (int i = 0; i < st->n_tensors; i++)
         free(st->tensors[i].name);
     free(st->tensors);

@@ -2,6 +2,8 @@
  * tensors checked against their storages. See torch_bin.h. */
 #include "torch_bin.h"
 
+#include "mapped_file.h"
+
 #include "common/status.h"
 #include "model/torch_pickle.h"
 #include "model/zip_reader.h"
@@ -240,42 +242,14 @@ fail:
 int vkr_tb_open(vkr_torch_bin *tb, const char *path)
 {
     memset(tb, 0, sizeof *tb);
-    int rc, fd = -1;
     tb->path = strdup(path);
     if (!tb->path)
         return vkr_fail(VKR_E_INTERNAL, "out of memory");
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = vkr_fail(VKR_E_NOINPUT, "%s: cannot open: %s", path, strerror(errno));
-        goto fail;
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        rc = vkr_fail(VKR_E_NOINPUT, "%s: not a regular file", path);
-        goto fail;
-    }
-    if (sb.st_size < 22) {
-        rc = vkr_fail(VKR_E_DATA, "%s: %lld bytes, too short for a PyTorch checkpoint", path,
-                      (long long)sb.st_size);
-        goto fail;
-    }
-    tb->map_len = (size_t)sb.st_size;
-    tb->map = mmap(NULL, tb->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (tb->map == MAP_FAILED) {
-        tb->map = NULL;
-        rc = vkr_fail(VKR_E_NOINPUT, "%s: mmap failed: %s", path, strerror(errno));
-        goto fail;
-    }
-    close(fd);
-    fd = -1;
-    rc = parse(tb, tb->map, tb->map_len, tb->path);
+    int rc = vkr_map_file(path, 22, "a PyTorch checkpoint", &tb->map, &tb->map_len);
+    if (!rc)
+        rc = parse(tb, tb->map, tb->map_len, tb->path);
     if (rc)
-        goto fail;
-    return VKR_OK;
-fail:
-    if (fd >= 0)
-        close(fd);
-    vkr_tb_close(tb);
+        vkr_tb_close(tb);
     return rc;
 }
 
@@ -290,8 +264,7 @@ int vkr_tb_open_memory(vkr_torch_bin *tb, const void *buf, size_t len, const cha
 
 void vkr_tb_close(vkr_torch_bin *tb)
 {
-    if (tb->map)
-        munmap(tb->map, tb->map_len);
+    vkr_unmap_file(tb->map, tb->map_len);
     for (int i = 0; i < tb->n_tensors; i++) {
         free(tb->tensors[i].name);
         if (tb->copies)

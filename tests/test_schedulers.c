@@ -18,6 +18,7 @@
 
 #include "common/status.h"
 #include "model/safetensors.h"
+#include "pipeline/golden.h"
 #include "sched/cfg.h"
 #include "sched/sampler.h"
 #include "sched/schedule.h"
@@ -30,7 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The fake model is x*a + c with two roundings, as torch computes it. */
+/* The fake model (x*a + c with two roundings, as torch computes it) is the
+ * golden runner's, pipeline/golden_sched.c; `vkreel golden` runs the same loop. */
 #include "sched/fp_strict.h"
 
 #define GOLDEN_DIR "tests/golden/schedulers"
@@ -100,14 +102,6 @@ static void check_table(const char *variant, const char *name, const float *got,
     printf("  %-10s %-22s max_rel %.3e%s\n", "table", name, worst, worst == 0 ? " (bit-exact)" : "");
     CHECK(worst <= 1e-6, "%s %s[%zu] = %.9g, expected %.9g (rel err %.2e > 1e-6)", variant, name, at, got[at], ref[at],
           worst);
-}
-
-static float fake_model(float x_in, double t)
-{
-    const float a = 0.1f;
-    const float c = (float)(0.5 * sin(t / 100.0));
-    const float ax = x_in * a;
-    return ax + c;
 }
 
 static float *load(const vkr_safetensors *st, const char *name, int64_t *numel)
@@ -255,8 +249,7 @@ static void run_variant(const char *variant)
     for (int i = 0; i < N; i++) {
         vkr_sampler_scale_input(&s, i, x, x_in, n);
         acc_add(&e_in, x_in, inputs + (size_t)i * n, n);
-        for (size_t k = 0; k < n; k++)
-            eps[k] = fake_model(x_in[k], s.timesteps[i]);
+        vkr_golden_fake_model(x_in, s.timesteps[i], eps, n);
         acc_add(&e_out, eps, outputs + (size_t)i * n, n);
         rc = vkr_sampler_step(&s, i, eps, x, n, px0);
         CHECK(rc == 0, "%s: step %d: %s", variant, i, vkr_last_error());
