@@ -93,5 +93,14 @@ extern const size_t vkr_bench_n_families;
 /* The matmul family (gpu/bench_matmul.c). */
 extern const vkr_bench_case vkr_bench_cases_matmul[];
 extern const size_t vkr_bench_n_cases_matmul;
+/* The normalisation family (gpu/bench_norm.c). */
+extern const vkr_bench_case vkr_bench_cases_norm[];
+extern const size_t vkr_bench_n_cases_norm;
+/* The convolution family (gpu/bench_conv.c). */
+extern const vkr_bench_case vkr_bench_cases_conv[];
+extern const size_t vkr_bench_n_cases_conv;
+
+extern const vkr_bench_case vkr_bench_cases_attention[];
+extern const size_t vkr_bench_n_cases_attention;
 
 #endif

@@ -22,6 +22,15 @@ static const vkr_shader_code *const skinny_variants[3][3] = {
     {&vkr_spv_matmul_skinny_f16_f32, &vkr_spv_matmul_skinny_f16_f16, &vkr_spv_matmul_skinny_f16_bf16},
     {&vkr_spv_matmul_skinny_bf16_f32, &vkr_spv_matmul_skinny_bf16_f16, &vkr_spv_matmul_skinny_bf16_bf16},
 };
+/* [tn == 4][A/C storage][B storage] */
+static const vkr_shader_code *const bcast_variants[2][3][3] = {
+    {{&vkr_spv_matmul_bcast2_f32_f32, &vkr_spv_matmul_bcast2_f32_f16, &vkr_spv_matmul_bcast2_f32_bf16},
+     {&vkr_spv_matmul_bcast2_f16_f32, &vkr_spv_matmul_bcast2_f16_f16, &vkr_spv_matmul_bcast2_f16_bf16},
+     {&vkr_spv_matmul_bcast2_bf16_f32, &vkr_spv_matmul_bcast2_bf16_f16, &vkr_spv_matmul_bcast2_bf16_bf16}},
+    {{&vkr_spv_matmul_bcast4_f32_f32, &vkr_spv_matmul_bcast4_f32_f16, &vkr_spv_matmul_bcast4_f32_bf16},
+     {&vkr_spv_matmul_bcast4_f16_f32, &vkr_spv_matmul_bcast4_f16_f16, &vkr_spv_matmul_bcast4_f16_bf16},
+     {&vkr_spv_matmul_bcast4_bf16_f32, &vkr_spv_matmul_bcast4_bf16_f16, &vkr_spv_matmul_bcast4_bf16_bf16}},
+};
 /* coopmat: A and B are f16; [C storage]. Zero-size modules when glslc lacks
  * GL_KHR_cooperative_matrix (see shaders/family_matmul.cmake). */
 static const vkr_shader_code *const coopmat_variants[3] = {
@@ -100,13 +109,17 @@ void vkr_matmul_plan_for(const vkr_device_info *dev, int coopmat_built, vkr_dtyp
         return;
     }
     if (dev->type == VK_DEVICE_TYPE_CPU) {
-        /* lavapipe/llvmpipe: one workgroup per CPU thread at a time, invocations
-         * as SIMD lanes; big per-invocation tiles amortise the shared-memory
-         * gathers (measured in docs/performance.md). */
-        if (m >= 64 && n >= 64)
-            set_tiled(plan, 64, 64, 16, 8, 8);
-        else
-            set_tiled(plan, 32, 32, 16, 4, 4);
+        /* lavapipe/llvmpipe: subgroups are SIMD registers and every buffer
+         * load is a per-lane scalar loop, so the kernel that loads least per
+         * FMA wins: the subgroup-broadcast kernel (K-contiguous operands only;
+         * vkr_op_matmul falls back to the tiled plan below otherwise). Measured
+         * in docs/performance.md. */
+        if (dev->subgroup_size == 8 && (!dev->subgroup_size_control || dev->subgroup_min == dev->subgroup_max) &&
+            m >= 8 && n >= 32) {
+            *plan = (vkr_matmul_plan){.variant = VKR_MATMUL_BCAST, .tn = 4, .wg = 32};
+            return;
+        }
+        set_tiled(plan, 32, 32, 16, 4, 4);
         return;
     }
     if (m >= 128 && n >= 128)
@@ -122,6 +135,9 @@ void vkr_matmul_plan_string(const vkr_matmul_plan *p, char *out, size_t n)
     switch (p->variant) {
     case VKR_MATMUL_SKINNY:
         snprintf(out, n, "skinny m<=%u nw%u wg%u", p->maxm, p->nw, p->wg);
+        break;
+    case VKR_MATMUL_BCAST:
+        snprintf(out, n, "bcast tn%u wg%u", p->tn, p->wg);
         break;
     case VKR_MATMUL_COOPMAT:
         snprintf(out, n, "coopmat %ux%ux%u tile %ux%ux%u", p->cm, p->cn, p->ck, p->bm, p->bn, p->bk);
@@ -167,6 +183,11 @@ static int apply_override(const vkr_gpu *gpu, int64_t m, vkr_matmul_plan *p)
                 f.variant = VKR_MATMUL_SKINNY;
             else if (!strcmp(v, "coopmat"))
                 f.variant = VKR_MATMUL_COOPMAT;
+            else if (!strcmp(v, "bcast"))
+                f.variant = VKR_MATMUL_BCAST;
+            else if (sscanf(v, "bcast%ux%u", &f.tn, &f.wg) == 2 && (f.tn == 2 || f.tn == 4) && f.wg % 8 == 0 &&
+                     f.wg >= 8 && f.wg <= 256)
+                f.variant = VKR_MATMUL_BCAST; /* bcastTNxWG */
             else
                 return vkr_fail(VKR_E_USAGE, "VKREEL_MATMUL=%s: expected tiled, skinny or coopmat", v);
         }
@@ -190,6 +211,11 @@ static int apply_override(const vkr_gpu *gpu, int64_t m, vkr_matmul_plan *p)
             return vkr_fail(VKR_E_USAGE, "matmul: skinny variant forced for %lld rows (max %d)", (long long)m,
                             SKINNY_MAX_M);
         *p = (vkr_matmul_plan){.variant = VKR_MATMUL_SKINNY, .wg = 64, .maxm = SKINNY_MAX_M, .nw = 4};
+    } else if (f.variant == VKR_MATMUL_BCAST) {
+        const vkr_device_info *dev = vkr_gpu_device(gpu);
+        if (dev->subgroup_size != 8 || (dev->subgroup_size_control && dev->subgroup_min != dev->subgroup_max))
+            return vkr_fail(VKR_E_USAGE, "matmul: bcast variant needs subgroups of exactly 8 lanes");
+        *p = (vkr_matmul_plan){.variant = VKR_MATMUL_BCAST, .tn = f.tn ? f.tn : 2, .wg = f.wg ? f.wg : 64};
     } else if (p->variant != VKR_MATMUL_COOPMAT) {
         return vkr_fail(VKR_E_USAGE, "matmul: cooperative-matrix variant forced but unavailable on %s (device "
                         "support, f16 operands, build support: %d)", vkr_gpu_device(gpu)->name,
@@ -271,6 +297,10 @@ static int grid(const vkr_gpu *gpu, const mm_job *job, const mm_ops *o, batch_di
     if (pl->variant == VKR_MATMUL_SKINNY) {
         groups[0] = (n + pl->nw - 1) / pl->nw;
         groups[1] = 1;
+    } else if (pl->variant == VKR_MATMUL_BCAST) {
+        uint64_t cols = (uint64_t)pl->tn * pl->wg; /* 8 lanes x tn per subgroup, wg / 8 subgroups */
+        groups[0] = (n + cols - 1) / cols;
+        groups[1] = (m + 7) / 8;
     } else {
         groups[0] = (n + pl->bn - 1) / pl->bn;
         groups[1] = (m + pl->bm - 1) / pl->bm;
@@ -331,6 +361,10 @@ static int dispatch(vkr_gpu *gpu, const mm_job *job, const mm_ops *o, const batc
         k.spec[7] |= MM_A_KFAST;
     if (o->b.ne[3] > 1 && o->b.nb[3] == 1)
         k.spec[7] |= MM_B_KFAST;
+    if (job->plan.variant == VKR_MATMUL_BCAST) /* vec4 loads: f32, 16-byte aligned row starts */
+        k.spec[2] = o->a.dtype == VKR_F32 && o->b.dtype == VKR_F32 && off_a % 4 == 0 && off_b % 4 == 0 &&
+                    p.sa_m % 4 == 0 && p.sb_n % 4 == 0 && p.ba0 % 4 == 0 && p.ba1 % 4 == 0 && p.bb0 % 4 == 0 &&
+                    p.bb1 % 4 == 0;
     double flops = 2.0 * (double)m * (double)n * (double)kdim * (double)nbatch;
     double bytes = (double)(vkr_tensor_span_bytes(&o->a) + vkr_tensor_span_bytes(&o->b) +
                             vkr_tensor_span_bytes(&o->c) + (o->r.block ? vkr_tensor_span_bytes(&o->r) : 0));
@@ -449,12 +483,20 @@ int vkr_op_matmul(vkr_gpu *gpu, const vkr_tensor *a, const vkr_tensor *b, const 
     vkr_matmul_plan_for(vkr_gpu_device(gpu), vkr_matmul_coopmat_built(), a->dtype, b->dtype, m, n, k, &job.plan);
     if ((rc = apply_override(gpu, m, &job.plan)))
         return rc;
+    if (job.plan.variant == VKR_MATMUL_BCAST && !((a->ne[4] == 1 || a->nb[4] == 1) && (b->ne[3] == 1 || b->nb[3] == 1)))
+        set_tiled(&job.plan, 64, 64, 32, 8, 8); /* bcast reads A and B along K: other layouts go tiled */
     uint32_t flags = (ep->bias ? MM_BIAS : 0) | (ep->residual ? MM_RESIDUAL : 0);
     const vkr_matmul_plan *pl = &job.plan;
     switch (pl->variant) {
     case VKR_MATMUL_SKINNY:
         job.k = (vkr_kernel){.name = "matmul_skinny", .shader = skinny_variants[sa][sb],
                              .spec = {pl->wg, pl->maxm, pl->nw, 0, 0, 0, (uint32_t)ep->act, flags}, .n_spec = 8};
+        break;
+    case VKR_MATMUL_BCAST:
+        job.k = (vkr_kernel){.name = "matmul_bcast", .shader = bcast_variants[pl->tn == 4][sa][sb],
+                             .spec = {pl->wg, 0, 0, 0, 0, 0, (uint32_t)ep->act, flags}, .n_spec = 8};
+        /* no required subgroup size: the plan only picks bcast on devices whose
+         * subgroups are always 8 lanes (lavapipe), and wg is a multiple of 8 */
         break;
     case VKR_MATMUL_COOPMAT:
         job.k = (vkr_kernel){.name = "matmul_coopmat", .shader = coopmat_variants[sa],

@@ -60,6 +60,7 @@ typedef enum {
     VKR_MATMUL_TILED = 0,
     VKR_MATMUL_SKINNY = 1,
     VKR_MATMUL_COOPMAT = 2,
+    VKR_MATMUL_BCAST = 3, /* CPU drivers: K-contiguous operands, rows spread by subgroupBroadcast */
 } vkr_matmul_variant;
 
 typedef struct {
@@ -70,6 +71,7 @@ typedef struct {
     uint32_t cm, cn, ck;         /* coopmat: the device's matrix shape */
     uint32_t subgroup;           /* coopmat: required subgroup size */
     uint32_t maxm, nw;           /* skinny: rows, output columns per workgroup */
+                                 /* bcast: tn = columns per lane, wg = 8 x subgroups */
 } vkr_matmul_plan;
 
 /* The variant and tile sizes for an (m x k) . (k x n) product with A stored as

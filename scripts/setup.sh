@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="build-essential cmake pkg-config git glslc libvulkan-dev mesa-vulkan-drivers
 vulkan-validationlayers vulkan-tools libavformat-dev libavcodec-dev libavutil-dev
-libswscale-dev libswresample-dev libsndfile1-dev libfftw3-dev libcjson-dev libebur128-dev
+libswscale-dev libswresample-dev libsndfile1-dev libfftw3-dev libcjson-dev libebur128-dev zlib1g-dev
 ffmpeg clang libclang-rt-14-dev"
 
 missing=""

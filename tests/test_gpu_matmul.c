@@ -204,6 +204,32 @@ static void test_variants(vkr_gpu *gpu)
                                                .k = mnk[s][2], .da = dtypes[d], .db = dtypes[(d + 1) % 3],
                                                .b_trans = 1, .bias = 1, .act = VKR_UNARY_SILU, .residual = d == 2,
                                                .force = &skinny});
+    /* the subgroup-broadcast kernel (needs 8-lane subgroups): both column counts, vec4 and scalar loads
+     * (K % 4 != 0 misaligns rows), the K tail, ragged M and N, batch, every dtype pair */
+    if (vkr_gpu_device(gpu)->subgroup_size == 8) {
+        static const char *const bc[] = {"bcast2x8", "bcast4x32"};
+        static const int64_t bmnk[][3] = {{9, 31, 70}, {257, 129, 33}, {20, 100, 3}};
+        for (size_t v = 0; v < 2; v++)
+            for (size_t s = 0; s < sizeof bmnk / sizeof bmnk[0]; s++) {
+                setenv("VKREEL_MATMUL", bc[v], 1);
+                run_case(gpu, bc[v], &(mm_case){.ba = {1, 2, 1}, .bb = ONE, .m = bmnk[s][0], .n = bmnk[s][1],
+                                                .k = bmnk[s][2], .da = VKR_F32, .db = s == 1 ? VKR_F16 : VKR_F32,
+                                                .b_trans = 1, .bias = 1, .act = VKR_UNARY_GELU_TANH,
+                                                .residual = s == 1});
+                unsetenv("VKREEL_MATMUL");
+            }
+        for (int i = 0; i < 3; i++) {
+            setenv("VKREEL_MATMUL", "bcast4x32", 1);
+            run_case(gpu, "bcast dtypes", &(mm_case){.ba = ONE, .bb = ONE, .m = 17, .n = 40, .k = 36,
+                                                     .da = dtypes[i], .db = dtypes[(i + 2) % 3], .b_trans = 1});
+            unsetenv("VKREEL_MATMUL");
+        }
+        /* forced bcast on a layout it cannot read (A transposed) falls back to the tiled kernel */
+        setenv("VKREEL_MATMUL", "bcast", 1);
+        run_case(gpu, "bcast fallback", &(mm_case){.ba = ONE, .bb = ONE, .m = 33, .n = 40, .k = 20, .a_trans = 1,
+                                                   .da = VKR_F32, .db = VKR_F32});
+        unsetenv("VKREEL_MATMUL");
+    }
     /* the automatic plan picks skinny for the timestep MLP shape */
     run_case(gpu, "auto skinny", &(mm_case){.ba = ONE, .bb = ONE, .m = 2, .n = 1280, .k = 320, .da = VKR_F32,
                                             .db = VKR_F16, .b_trans = 1, .bias = 1, .act = VKR_UNARY_SILU});
@@ -324,10 +350,13 @@ static void test_plan(void)
                                                                            .subgroup_size = 32};
     vkr_matmul_plan p;
     vkr_matmul_plan_for(&cpu, 1, VKR_F16, VKR_F16, 17280, 5120, 1280, &p);
-    CHECK(p.variant == VKR_MATMUL_TILED && p.bm == 64 && p.bn == 64 && p.tm == 8 && p.tn == 8 && p.wg == 64,
-          "lavapipe big GEMM: variant %d tile %ux%u %ux%u wg %u", p.variant, p.bm, p.bn, p.tm, p.tn, p.wg);
+    CHECK(p.variant == VKR_MATMUL_BCAST && p.tn == 4 && p.wg == 32, "lavapipe big GEMM: variant %d tn %u wg %u",
+          p.variant, p.tn, p.wg);
     vkr_matmul_plan_for(&cpu, 1, VKR_F32, VKR_F32, 33, 7, 64, &p);
     CHECK(p.variant == VKR_MATMUL_TILED && p.bm == 32, "small GEMM on CPU: %d %u", p.variant, p.bm);
+    cpu.subgroup_size = 16; /* the broadcast kernel is written for 8-lane subgroups */
+    vkr_matmul_plan_for(&cpu, 1, VKR_F32, VKR_F32, 4096, 4096, 64, &p);
+    CHECK(p.variant == VKR_MATMUL_TILED, "CPU device with 16-lane subgroups: %d", p.variant);
     vkr_matmul_plan_for(&gpu, 1, VKR_F32, VKR_F16, 4, 1280, 320, &p);
     CHECK(p.variant == VKR_MATMUL_SKINNY && p.maxm == 8, "timestep MLP: variant %d", p.variant);
     vkr_matmul_plan_for(&gpu, 1, VKR_F32, VKR_F16, 4, 32, 320, &p);
