@@ -379,6 +379,35 @@ static void tiled_case(vkr_gpu *gpu, const char *dir, int64_t lh, int64_t lw, in
     vkr_gpu_weights_reset(gpu);
 }
 
+/* f16 weights (real checkpoints on GPUs), f32 activations (force_upcast):
+ * only the weights are rounded, so the decode stays close to the reference. */
+static void f16_weights(vkr_gpu *gpu, const char *dir)
+{
+    vkr_vae vae;
+    GT_OK(vkr_vae_load_ex(gpu, dir, VKR_F16, VKR_VAE_LOAD_DECODER, &vae));
+    char path[512];
+    snprintf(path, sizeof path, "%s/io.safetensors", dir);
+    vkr_safetensors io;
+    GT_OK(vkr_st_open(&io, path));
+    int64_t zs[4], ss[4];
+    float *z = io_tensor(&io, "in.z", zs), *want = io_tensor(&io, "out.sample", ss);
+    vkr_tensor tz = upload_nchw(gpu, z, zs), out = {0};
+    GT_OK(vkr_vae_decode(gpu, &vae, &tz, &out));
+    float *got = download(gpu, &out);
+    double m, r;
+    errors(got, want, (size_t)(ss[0] * ss[1] * ss[2] * ss[3]), &m, &r, NULL);
+    printf("  %s decode with f16 weights: max_abs %.3g rel_l2 %.3g (bound 1e-2 / 2e-3)\n", dir, m, r);
+    CHECK(m <= 1e-2 && r <= 2e-3, "f16 weights: max_abs %g rel_l2 %g", m, r);
+    free(got);
+    free(z);
+    free(want);
+    vkr_tensor_free(gpu, &tz);
+    vkr_tensor_free(gpu, &out);
+    vkr_st_close(&io);
+    vkr_vae_free(&vae);
+    vkr_gpu_weights_reset(gpu);
+}
+
 static void config_errors(void)
 {
     vkr_vae_config cfg;
@@ -435,6 +464,7 @@ int main(void)
     golden_case(gpu, "tests/golden/vae_decoder", "in.x", 1);
     golden_case(gpu, "tests/golden/vae_mel", "in.mel", 0);
     weight_errors(gpu);
+    f16_weights(gpu, "tests/golden/vae_decoder");
     /* odd, non-square latent; tiles of 8 with 6-row steps (partial last tiles) */
     tiled_case(gpu, "tests/golden/vae_decoder", 15, 10, 8);
     tiled_case(gpu, "tests/golden/vae_mel", 7, 12, 4);
