@@ -17,6 +17,7 @@
 #include "vae/autoencoder_kl.h"
 
 #include <cjson/cJSON.h>
+#include <unistd.h>
 
 static char *read_text(const char *path)
 {
@@ -416,8 +417,9 @@ static void config_errors(void)
     CHECK_EQ_INT(cfg.latent_channels, 8);
     CHECK_EQ_INT(vkr_vae_scale_factor(&cfg), 4);
     CHECK(cfg.force_upcast == 1 && cfg.mid_block_add_attention == 1, "flags");
-    const char *bad = "build/test_vae_bad_config.json";
-    FILE *f = fopen(bad, "w");
+    char bad[] = "/tmp/vkr_test_vae_config_XXXXXX";
+    int fd = mkstemp(bad);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (f) {
         fputs("{\"block_out_channels\": [32, 48], \"down_block_types\": [\"DownEncoderBlock2D\", \"AttnDownEncoderBlock2D\"],"
               " \"up_block_types\": [\"UpDecoderBlock2D\", \"UpDecoderBlock2D\"], \"norm_num_groups\": 8}", f);
@@ -425,6 +427,8 @@ static void config_errors(void)
         int rc = vkr_vae_config_load(bad, &cfg);
         CHECK(rc == VKR_E_DATA && strstr(vkr_last_error(), "AttnDownEncoderBlock2D"), "rc %d: %s", rc, vkr_last_error());
         f = fopen(bad, "w");
+        if (!f)
+            return;
         fputs("{\"block_out_channels\": [30, 48], \"norm_num_groups\": 8, \"down_block_types\": [\"DownEncoderBlock2D\", "
               "\"DownEncoderBlock2D\"], \"up_block_types\": [\"UpDecoderBlock2D\", \"UpDecoderBlock2D\"]}", f);
         fclose(f);
