@@ -409,6 +409,100 @@ static void f16_weights(vkr_gpu *gpu, const char *dir)
     vkr_gpu_weights_reset(gpu);
 }
 
+/* Legacy attention names (diffusers < 0.20 checkpoints, e.g. the published
+ * ModelScope / AudioLDM VAEs): a copy of the golden weights with to_q/to_k/
+ * to_v/to_out.0 renamed query/key/value/proj_attn decodes the same. */
+static void legacy_names(vkr_gpu *gpu, const char *dir)
+{
+    char path[512], tmpdir[] = "/tmp/vkr_test_vae_legacy_XXXXXX";
+    if (!mkdtemp(tmpdir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    snprintf(path, sizeof path, "%s/weights.safetensors", dir);
+    vkr_safetensors st;
+    GT_OK(vkr_st_open(&st, path));
+    /* header */
+    size_t cap = 1 << 16, len = 0;
+    char *hdr = malloc(cap);
+    len += (size_t)snprintf(hdr + len, cap - len, "{");
+    int64_t off = 0;
+    for (int i = 0; i < st.n_tensors; i++) {
+        const vkr_st_tensor *t = &st.tensors[i];
+        char name[256];
+        snprintf(name, sizeof name, "%s", t->name);
+        static const char *const from[4] = {".to_q.", ".to_k.", ".to_v.", ".to_out.0."};
+        static const char *const to[4] = {".query.", ".key.", ".value.", ".proj_attn."};
+        for (int k = 0; k < 4; k++) {
+            char *p = strstr(name, from[k]);
+            if (p) {
+                char tail[256];
+                snprintf(tail, sizeof tail, "%s", p + strlen(from[k]));
+                snprintf(p, sizeof name - (size_t)(p - name), "%s%s", to[k], tail);
+            }
+        }
+        len += (size_t)snprintf(hdr + len, cap - len, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[", i ? "," : "", name);
+        for (int d = 0; d < t->ndim; d++)
+            len += (size_t)snprintf(hdr + len, cap - len, "%s%lld", d ? "," : "", (long long)t->shape[d]);
+        len += (size_t)snprintf(hdr + len, cap - len, "],\"data_offsets\":[%lld,%lld]}", (long long)off,
+                                (long long)(off + (int64_t)t->nbytes));
+        off += (int64_t)t->nbytes;
+    }
+    len += (size_t)snprintf(hdr + len, cap - len, "}");
+    while (len % 8)
+        hdr[len++] = ' ';
+    snprintf(path, sizeof path, "%s/weights.safetensors", tmpdir);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        uint64_t hl = len;
+        fwrite(&hl, 8, 1, f);
+        fwrite(hdr, 1, len, f);
+        for (int i = 0; i < st.n_tensors; i++)
+            fwrite(st.tensors[i].data, 1, st.tensors[i].nbytes, f);
+        fclose(f);
+    }
+    free(hdr);
+    vkr_st_close(&st);
+    char cfg_src[512], cfg_dst[512];
+    snprintf(cfg_src, sizeof cfg_src, "%s/config.json", dir);
+    snprintf(cfg_dst, sizeof cfg_dst, "%s/config.json", tmpdir);
+    char *cfg = read_text(cfg_src);
+    f = fopen(cfg_dst, "w");
+    if (f && cfg)
+        fputs(cfg, f);
+    if (f)
+        fclose(f);
+    free(cfg);
+
+    vkr_vae vae;
+    int rc = vkr_vae_load(gpu, tmpdir, VKR_F32, &vae);
+    CHECK(rc == 0, "legacy names: %s", vkr_last_error());
+    if (!rc) {
+        snprintf(path, sizeof path, "%s/io.safetensors", dir);
+        vkr_safetensors io;
+        GT_OK(vkr_st_open(&io, path));
+        int64_t zs[4], ss[4];
+        float *z = io_tensor(&io, "in.z", zs), *want = io_tensor(&io, "out.sample", ss);
+        vkr_tensor tz = upload_nchw(gpu, z, zs), out = {0};
+        GT_OK(vkr_vae_decode(gpu, &vae, &tz, &out));
+        float *got = download(gpu, &out);
+        compare_out("decode, legacy attention names", got, want, (size_t)(ss[0] * ss[1] * ss[2] * ss[3]),
+                    case_tol(dir, "sample"));
+        free(got);
+        free(z);
+        free(want);
+        vkr_tensor_free(gpu, &tz);
+        vkr_tensor_free(gpu, &out);
+        vkr_st_close(&io);
+        vkr_vae_free(&vae);
+    }
+    vkr_gpu_weights_reset(gpu);
+    snprintf(path, sizeof path, "%s/weights.safetensors", tmpdir);
+    remove(path);
+    remove(cfg_dst);
+    rmdir(tmpdir);
+}
+
 static void config_errors(void)
 {
     vkr_vae_config cfg;
@@ -469,6 +563,7 @@ int main(void)
     golden_case(gpu, "tests/golden/vae_mel", "in.mel", 0);
     weight_errors(gpu);
     f16_weights(gpu, "tests/golden/vae_decoder");
+    legacy_names(gpu, "tests/golden/vae_decoder");
     /* odd, non-square latent; tiles of 8 with 6-row steps (partial last tiles) */
     tiled_case(gpu, "tests/golden/vae_decoder", 15, 10, 8);
     tiled_case(gpu, "tests/golden/vae_mel", 7, 12, 4);
