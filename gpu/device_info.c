@@ -112,8 +112,9 @@ int vkr_device_describe(VkInstance inst, VkPhysicalDevice pd, uint32_t index, vk
         return VKR_OK; /* listed, not usable: vkreel needs Vulkan 1.2 */
     info->usable = has_compute;
 
-    int has_sgsc = VK_API_VERSION_MINOR(base.apiVersion) >= 3 ||
-                   vkr_has_device_extension(pd, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
+    /* The instance asks for Vulkan 1.2, so 1.3 core features are not available
+     * as core: subgroup size control is usable only through its extension. */
+    int has_sgsc = vkr_has_device_extension(pd, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
     info->coopmat = vkr_has_device_extension(pd, VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME);
     int has_bf16 = vkr_has_device_extension(pd, VK_KHR_SHADER_BFLOAT16_EXTENSION_NAME);
     info->has_pci = vkr_has_device_extension(pd, VK_EXT_PCI_BUS_INFO_EXTENSION_NAME);

@@ -93,9 +93,26 @@ static const vkr_coopmat_shape *coopmat_shape(const vkr_device_info *dev)
 void vkr_matmul_plan_for(const vkr_device_info *dev, int coopmat_built, vkr_dtype a_dtype, vkr_dtype b_dtype,
                          int64_t m, int64_t n, int64_t k, vkr_matmul_plan *plan)
 {
+    if (dev->type == VK_DEVICE_TYPE_CPU) {
+        /* lavapipe/llvmpipe: subgroups are SIMD registers and every buffer
+         * load is a per-lane scalar loop, so the kernel that loads least per
+         * FMA wins: the subgroup-broadcast kernel, for any M (20-60x faster
+         * than skinny for 1 x 320 x 1280 on lavapipe) (K-contiguous operands only;
+         * vkr_op_matmul falls back to the tiled plan below otherwise). Measured
+         * in docs/performance.md. */
+        if (dev->subgroup_size == 8 && (!dev->subgroup_size_control || dev->subgroup_min == dev->subgroup_max) &&
+            n >= 32) {
+            *plan = (vkr_matmul_plan){.variant = VKR_MATMUL_BCAST, .tn = 4, .wg = 32};
+            return;
+        }
+    }
     if (m <= SKINNY_MAX_M && n >= 64 && k >= 64) {
         /* few rows: split K across the workgroup instead of tiling M */
         *plan = (vkr_matmul_plan){.variant = VKR_MATMUL_SKINNY, .wg = 64, .maxm = SKINNY_MAX_M, .nw = 4};
+        return;
+    }
+    if (dev->type == VK_DEVICE_TYPE_CPU) {
+        set_tiled(plan, 32, 32, 16, 4, 4);
         return;
     }
     const vkr_coopmat_shape *cs = coopmat_shape(dev);
@@ -106,20 +123,6 @@ void vkr_matmul_plan_for(const vkr_device_info *dev, int coopmat_built, vkr_dtyp
         *plan = (vkr_matmul_plan){.variant = VKR_MATMUL_COOPMAT, .cm = cs->m, .cn = cs->n, .ck = cs->k,
                                   .bm = 4 * cs->m, .bn = 4 * cs->n, .bk = 2 * cs->k, .wg = 4 * sg,
                                   .subgroup = dev->subgroup_size_control ? sg : 0};
-        return;
-    }
-    if (dev->type == VK_DEVICE_TYPE_CPU) {
-        /* lavapipe/llvmpipe: subgroups are SIMD registers and every buffer
-         * load is a per-lane scalar loop, so the kernel that loads least per
-         * FMA wins: the subgroup-broadcast kernel (K-contiguous operands only;
-         * vkr_op_matmul falls back to the tiled plan below otherwise). Measured
-         * in docs/performance.md. */
-        if (dev->subgroup_size == 8 && (!dev->subgroup_size_control || dev->subgroup_min == dev->subgroup_max) &&
-            m >= 8 && n >= 32) {
-            *plan = (vkr_matmul_plan){.variant = VKR_MATMUL_BCAST, .tn = 4, .wg = 32};
-            return;
-        }
-        set_tiled(plan, 32, 32, 16, 4, 4);
         return;
     }
     if (m >= 128 && n >= 128)
@@ -163,6 +166,10 @@ int vkr_matmul_force(const vkr_matmul_plan *plan)
         !valid_tile(plan->bm, plan->bn, plan->bk, plan->tm, plan->tn))
         return vkr_fail(VKR_E_USAGE, "matmul tile %ux%ux%u %ux%u is invalid (BM%%TM, BN%%TN, <= 256 invocations, "
                         "<= 16 KiB shared)", plan->bm, plan->bn, plan->bk, plan->tm, plan->tn);
+    if (plan->variant == VKR_MATMUL_BCAST && ((plan->tn && plan->tn != 2 && plan->tn != 4) || plan->wg % 8 ||
+                                              plan->wg > 256))
+        return vkr_fail(VKR_E_USAGE, "matmul bcast: tn %u (2 or 4), wg %u (multiple of 8, <= 256)", plan->tn,
+                        plan->wg);
     forced = *plan;
     forced_set = 1;
     return VKR_OK;
@@ -361,10 +368,12 @@ static int dispatch(vkr_gpu *gpu, const mm_job *job, const mm_ops *o, const batc
         k.spec[7] |= MM_A_KFAST;
     if (o->b.ne[3] > 1 && o->b.nb[3] == 1)
         k.spec[7] |= MM_B_KFAST;
-    if (job->plan.variant == VKR_MATMUL_BCAST) /* vec4 loads: f32, 16-byte aligned row starts */
-        k.spec[2] = o->a.dtype == VKR_F32 && o->b.dtype == VKR_F32 && off_a % 4 == 0 && off_b % 4 == 0 &&
-                    p.sa_m % 4 == 0 && p.sb_n % 4 == 0 && p.ba0 % 4 == 0 && p.ba1 % 4 == 0 && p.bb0 % 4 == 0 &&
-                    p.bb1 % 4 == 0;
+    if (job->plan.variant == VKR_MATMUL_BCAST) { /* 16-byte loads where every row start is 16-byte aligned */
+        uint32_t va = o->a.dtype == VKR_F32 ? 4 : 8, vb = o->b.dtype == VKR_F32 ? 4 : 8;
+        int wa = off_a % va == 0 && p.sa_m % va == 0 && p.ba0 % va == 0 && p.ba1 % va == 0;
+        int wb = off_b % vb == 0 && p.sb_n % vb == 0 && p.bb0 % vb == 0 && p.bb1 % vb == 0;
+        k.spec[2] = (uint32_t)wa | (uint32_t)wb << 1;
+    }
     double flops = 2.0 * (double)m * (double)n * (double)kdim * (double)nbatch;
     double bytes = (double)(vkr_tensor_span_bytes(&o->a) + vkr_tensor_span_bytes(&o->b) +
                             vkr_tensor_span_bytes(&o->c) + (o->r.block ? vkr_tensor_span_bytes(&o->r) : 0));

@@ -15,6 +15,9 @@
  *    sizes specialised per device and shape; every device.
  *  - skinny: M <= 8 rows (timestep MLP, pooled embeddings), K split across a
  *    workgroup (shaders/matmul_skinny.comp).
+ *  - bcast: CPU Vulkan drivers (lavapipe) with 8-lane subgroups, operands
+ *    contiguous along K (the Linear case): rows of A spread across lanes with
+ *    subgroupBroadcast, no shared memory (shaders/matmul_bcast.comp).
  *  - coopmat: VK_KHR_cooperative_matrix (shaders/matmul_coopmat.comp), f16
  *    A and B, f32 accumulators, matrix shape from the device's reported
  *    properties; only on devices that report an f16 x f16 -> f32 subgroup
@@ -86,8 +89,10 @@ int vkr_matmul_coopmat_built(void);
 
 /* Forces a variant / tile for subsequent calls on this thread (benchmarks and
  * tuning); NULL restores automatic selection. Fields left 0 keep the automatic
- * choice. Also settable from the environment: VKREEL_MATMUL=tiled|skinny|coopmat
- * and VKREEL_MATMUL_TILE=BMxBNxBKxTMxTN. Invalid tiles are VKR_E_USAGE. */
+ * choice. Also settable from the environment: VKREEL_MATMUL=tiled|skinny|coopmat|
+ * bcast|bcastTNxWG (TN 2 or 4 columns per lane, WG invocations) and
+ * VKREEL_MATMUL_TILE=BMxBNxBKxTMxTN. Invalid tiles are VKR_E_USAGE. A forced
+ * bcast on operands not contiguous along K runs the tiled kernel instead. */
 int vkr_matmul_force(const vkr_matmul_plan *plan);
 
 /* "tiled 64x64x16 4x4" etc. (for benchmark output). */

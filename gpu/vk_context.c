@@ -225,10 +225,11 @@ static int create_device(vkr_gpu *gpu)
 
     const char *exts[8];
     uint32_t n_exts = 0;
-    int api13 = VK_API_VERSION_MINOR(info->api_version) >= 3;
     if (info->push_descriptor && !env_flag("VKREEL_NO_PUSH_DESCRIPTOR"))
         exts[n_exts++] = VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME;
-    if (info->subgroup_size_control && !api13)
+    /* Enabled as an extension even on 1.3 devices: the instance targets Vulkan
+     * 1.2, which caps the device's effective API version at 1.2. */
+    if (info->subgroup_size_control)
         exts[n_exts++] = VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME;
     if (info->coopmat)
         exts[n_exts++] = VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME;

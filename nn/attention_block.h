@@ -9,7 +9,8 @@
  * names the four sub-modules, so no model vocabulary is baked in here.
  *
  * Tensors are tokens-major: x {1, 1, B, Lq, dim}, context {1, 1, B, Lk,
- * kv_dim}, out {1, 1, B, Lq, dim}; any leading layout the matmul accepts. */
+ * kv_dim}, out {1, 1, B, Lq, dim}, any strides: spatial features (N, C, H, W)
+ * can enter as the strided view {1, 1, N, H*W, C} (reshape + permute, no copy). */
 #ifndef VKR_NN_ATTENTION_BLOCK_H
 #define VKR_NN_ATTENTION_BLOCK_H
 

@@ -6,8 +6,8 @@
  * of one SIMD register and turns every storage-buffer or shared-memory load
  * into a per-lane scalar loop, so loads, not FMAs, bound the tiled kernel.
  * Here no operand goes through shared memory and nothing is loaded twice by a
- * subgroup: lane l loads 4 consecutive K values of row m0 + l of A and of its
- * TN columns of B, then the 8 rows are spread across the lanes with
+ * subgroup: lane l loads 8 consecutive K values of row m0 + l of A and of its
+ * TN columns of B (16-byte loads when aligned: 2 per 8 f32, 1 per 8 f16/bf16), then the 8 rows are spread across the lanes with
  * subgroupBroadcast (a register permute) and every lane does 8 x TN FMAs per K
  * value. No barriers either, so llvmpipe never switches coroutines.
  *
@@ -33,7 +33,7 @@
 #endif
 
 layout(local_size_x_id = 0) in; /* 8 * SG */
-layout(constant_id = 2) const uint VEC4 = 0; /* 1: f32 operands, 16-byte aligned rows: vec4 loads */
+layout(constant_id = 2) const uint WIDE = 0; /* bit 0 A, bit 1 B: 16-byte aligned rows, load 16 bytes at a time */
 layout(constant_id = 6) const uint ACT = 0;
 layout(constant_id = 7) const uint FLAGS = 0;
 
@@ -41,9 +41,9 @@ layout(constant_id = 7) const uint FLAGS = 0;
 #define MM_RESIDUAL 2u
 
 layout(std430, binding = 0) readonly buffer BufA { A_T a[]; };
-layout(std430, binding = 0) readonly buffer BufA4 { vec4 a4[]; };
+layout(std430, binding = 0) readonly buffer BufAW { uvec4 aw[]; };
 layout(std430, binding = 1) readonly buffer BufB { B_T b[]; };
-layout(std430, binding = 1) readonly buffer BufB4 { vec4 b4[]; };
+layout(std430, binding = 1) readonly buffer BufBW { uvec4 bw[]; };
 layout(std430, binding = 2) readonly buffer BufBias { B_T bias[]; };
 layout(std430, binding = 3) readonly buffer BufRes { D_T res[]; };
 layout(std430, binding = 4) writeonly buffer BufC { D_T c[]; };
@@ -56,6 +56,46 @@ layout(push_constant) uniform Push {
     uint ba0, ba1, bb0, bb1, bc0, bc1, br0, br1;
     float scale;
 } p;
+
+/* 8 consecutive values from a 16-byte aligned element index i of a wide view:
+ * two uvec4 of f32, or one uvec4 of 8 f16/bf16 (half the loads, and on
+ * llvmpipe the loads are the cost). */
+void unpack8(uvec4 u, out vec4 lo, out vec4 hi, uint type)
+{
+    if (type == VKR_F16) {
+        lo = vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
+        hi = vec4(unpackHalf2x16(u.z), unpackHalf2x16(u.w));
+    } else { /* bf16: the low half is the first element */
+        lo = uintBitsToFloat(uvec4(u.x << 16, u.x & 0xffff0000u, u.y << 16, u.y & 0xffff0000u));
+        hi = uintBitsToFloat(uvec4(u.z << 16, u.z & 0xffff0000u, u.w << 16, u.w & 0xffff0000u));
+    }
+}
+
+void load8_a(uint i, out vec4 lo, out vec4 hi)
+{
+    if ((WIDE & 1u) != 0 && A_TYPE == VKR_F32) {
+        lo = uintBitsToFloat(aw[i / 4]);
+        hi = uintBitsToFloat(aw[i / 4 + 1]);
+    } else if ((WIDE & 1u) != 0) {
+        unpack8(aw[i / 8], lo, hi, A_TYPE);
+    } else {
+        lo = vec4(A_LOAD(a[i]), A_LOAD(a[i + 1]), A_LOAD(a[i + 2]), A_LOAD(a[i + 3]));
+        hi = vec4(A_LOAD(a[i + 4]), A_LOAD(a[i + 5]), A_LOAD(a[i + 6]), A_LOAD(a[i + 7]));
+    }
+}
+
+void load8_b(uint i, out vec4 lo, out vec4 hi)
+{
+    if ((WIDE & 2u) != 0 && B_TYPE == VKR_F32) {
+        lo = uintBitsToFloat(bw[i / 4]);
+        hi = uintBitsToFloat(bw[i / 4 + 1]);
+    } else if ((WIDE & 2u) != 0) {
+        unpack8(bw[i / 8], lo, hi, B_TYPE);
+    } else {
+        lo = vec4(B_LOAD(b[i]), B_LOAD(b[i + 1]), B_LOAD(b[i + 2]), B_LOAD(b[i + 3]));
+        hi = vec4(B_LOAD(b[i + 4]), B_LOAD(b[i + 5]), B_LOAD(b[i + 6]), B_LOAD(b[i + 7]));
+    }
+}
 
 float activation(float x)
 {
@@ -94,30 +134,19 @@ void main()
 #define ROW(i, x, col) acc[i] = fma(CT(subgroupBroadcast(x, i)), col, acc[i])
 #define ROWS(x, col) ROW(0, x, col); ROW(1, x, col); ROW(2, x, col); ROW(3, x, col); \
                      ROW(4, x, col); ROW(5, x, col); ROW(6, x, col); ROW(7, x, col)
-    for (; k + 4 <= p.K; k += 4) {
-        vec4 av;
-        vec4 bv[TN];
-        if (VEC4 != 0) {
-            av = a4[(ia + k) / 4];
-            for (uint j = 0; j < TN; j++)
-                bv[j] = b4[(ib[j] + k) / 4];
-        } else {
-            av = vec4(A_LOAD(a[ia + k]), A_LOAD(a[ia + k + 1]), A_LOAD(a[ia + k + 2]), A_LOAD(a[ia + k + 3]));
-            for (uint j = 0; j < TN; j++)
-                bv[j] = vec4(B_LOAD(b[ib[j] + k]), B_LOAD(b[ib[j] + k + 1]), B_LOAD(b[ib[j] + k + 2]),
-                             B_LOAD(b[ib[j] + k + 3]));
-        }
 #if TN == 4
-        ROWS(av.x, vec4(bv[0].x, bv[1].x, bv[2].x, bv[3].x));
-        ROWS(av.y, vec4(bv[0].y, bv[1].y, bv[2].y, bv[3].y));
-        ROWS(av.z, vec4(bv[0].z, bv[1].z, bv[2].z, bv[3].z));
-        ROWS(av.w, vec4(bv[0].w, bv[1].w, bv[2].w, bv[3].w));
+#define STEP(av, bv, c) ROWS(av.c, vec4(bv[0].c, bv[1].c, bv[2].c, bv[3].c))
 #else
-        ROWS(av.x, vec2(bv[0].x, bv[1].x));
-        ROWS(av.y, vec2(bv[0].y, bv[1].y));
-        ROWS(av.z, vec2(bv[0].z, bv[1].z));
-        ROWS(av.w, vec2(bv[0].w, bv[1].w));
+#define STEP(av, bv, c) ROWS(av.c, vec2(bv[0].c, bv[1].c))
 #endif
+#define STEP4(av, bv) STEP(av, bv, x); STEP(av, bv, y); STEP(av, bv, z); STEP(av, bv, w)
+    for (; k + 8 <= p.K; k += 8) {
+        vec4 a_lo, a_hi, b_lo[TN], b_hi[TN];
+        load8_a(ia + k, a_lo, a_hi);
+        for (uint j = 0; j < TN; j++)
+            load8_b(ib[j] + k, b_lo[j], b_hi[j]);
+        STEP4(a_lo, b_lo);
+        STEP4(a_hi, b_hi);
     }
     for (; k < p.K; k++) {
         float av = A_LOAD(a[ia + k]);

@@ -220,8 +220,11 @@ static void test_variants(vkr_gpu *gpu)
             }
         for (int i = 0; i < 3; i++) {
             setenv("VKREEL_MATMUL", "bcast4x32", 1);
-            run_case(gpu, "bcast dtypes", &(mm_case){.ba = ONE, .bb = ONE, .m = 17, .n = 40, .k = 36,
+            /* K = 40: 16-byte loads for every dtype (8 halves / 4 floats); K = 36: 16-bit rows misaligned */
+            run_case(gpu, "bcast dtypes", &(mm_case){.ba = {2, 1, 1}, .bb = ONE, .m = 17, .n = 40, .k = 40,
                                                      .da = dtypes[i], .db = dtypes[(i + 2) % 3], .b_trans = 1});
+            run_case(gpu, "bcast dtypes", &(mm_case){.ba = ONE, .bb = ONE, .m = 9, .n = 33, .k = 36,
+                                                     .da = dtypes[i], .db = dtypes[i], .b_trans = 1});
             unsetenv("VKREEL_MATMUL");
         }
         /* forced bcast on a layout it cannot read (A transposed) falls back to the tiled kernel */
@@ -230,8 +233,8 @@ static void test_variants(vkr_gpu *gpu)
                                                    .da = VKR_F32, .db = VKR_F32});
         unsetenv("VKREEL_MATMUL");
     }
-    /* the automatic plan picks skinny for the timestep MLP shape */
-    run_case(gpu, "auto skinny", &(mm_case){.ba = ONE, .bb = ONE, .m = 2, .n = 1280, .k = 320, .da = VKR_F32,
+    /* the timestep MLP shape through the automatic plan (skinny on GPUs, bcast on lavapipe) */
+    run_case(gpu, "auto, timestep MLP", &(mm_case){.ba = ONE, .bb = ONE, .m = 2, .n = 1280, .k = 320, .da = VKR_F32,
                                             .db = VKR_F16, .b_trans = 1, .bias = 1, .act = VKR_UNARY_SILU});
 
     /* cooperative matrix: only where the device and the build support it */
@@ -338,6 +341,9 @@ static void test_errors(vkr_gpu *gpu)
     CHECK(rc == VKR_E_INTERNAL, "fill as epilogue: %d", rc);
     vkr_matmul_plan bad = {.variant = VKR_MATMUL_TILED, .bm = 64, .bn = 64, .bk = 16, .tm = 3, .tn = 4};
     CHECK(vkr_matmul_force(&bad) == VKR_E_USAGE, "invalid forced tile accepted");
+    vkr_matmul_plan bad_bcast = {.variant = VKR_MATMUL_BCAST, .tn = 3, .wg = 32};
+    CHECK(vkr_matmul_force(&bad_bcast) == VKR_E_USAGE, "bcast with 3 columns per lane accepted");
+    CHECK(vkr_matmul_force(NULL) == VKR_OK, "clearing the forced plan");
     vkr_tensor_free(gpu, &ta);
     vkr_tensor_free(gpu, &tb);
     vkr_tensor_free(gpu, &tc);
@@ -354,9 +360,13 @@ static void test_plan(void)
           p.variant, p.tn, p.wg);
     vkr_matmul_plan_for(&cpu, 1, VKR_F32, VKR_F32, 33, 7, 64, &p);
     CHECK(p.variant == VKR_MATMUL_TILED && p.bm == 32, "small GEMM on CPU: %d %u", p.variant, p.bm);
+    vkr_matmul_plan_for(&cpu, 1, VKR_F32, VKR_F16, 1, 1280, 320, &p);
+    CHECK(p.variant == VKR_MATMUL_BCAST, "timestep MLP on lavapipe: variant %d", p.variant);
     cpu.subgroup_size = 16; /* the broadcast kernel is written for 8-lane subgroups */
     vkr_matmul_plan_for(&cpu, 1, VKR_F32, VKR_F32, 4096, 4096, 64, &p);
     CHECK(p.variant == VKR_MATMUL_TILED, "CPU device with 16-lane subgroups: %d", p.variant);
+    vkr_matmul_plan_for(&cpu, 1, VKR_F32, VKR_F32, 2, 1280, 320, &p);
+    CHECK(p.variant == VKR_MATMUL_SKINNY, "CPU device with 16-lane subgroups, 2 rows: %d", p.variant);
     vkr_matmul_plan_for(&gpu, 1, VKR_F32, VKR_F16, 4, 1280, 320, &p);
     CHECK(p.variant == VKR_MATMUL_SKINNY && p.maxm == 8, "timestep MLP: variant %d", p.variant);
     vkr_matmul_plan_for(&gpu, 1, VKR_F32, VKR_F16, 4, 32, 320, &p);

@@ -85,6 +85,17 @@ def cases(quick):
         return lambda: F.group_norm(x, 32, w, w, 1e-5)
     yield ("group_norm", f"1x320x{b}x{LAT_H}x{LAT_W},G32", 0, 2.0 * 4 * 320 * b * TOKENS, groupnorm)
 
+    def layernorm(dev, dt):
+        x = torch.randn(TOKENS * b, 320, device=dev, dtype=dt)
+        w = torch.randn(320, device=dev, dtype=dt)
+        return lambda: F.layer_norm(x, (320,), w, w, 1e-5)
+    yield ("layer_norm", f"{TOKENS * b}x320", 0, 2.0 * 4 * 320 * b * TOKENS, layernorm)
+
+    def softmax(dev, dt):
+        x = torch.randn(TOKENS, TOKENS, device=dev, dtype=dt)
+        return lambda: torch.softmax(x * 0.125, -1)
+    yield ("softmax", f"{TOKENS}x{TOKENS}", 0, 2.0 * 4 * TOKENS * TOKENS, softmax)
+
 
 def time_it(thunk, sync, min_runs=3, min_seconds=1.0):
     thunk()  # warm-up
