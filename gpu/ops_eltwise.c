@@ -23,10 +23,10 @@ static const vkr_shader_code *const binary_variants[3][3] = {
 };
 
 static const char *const unary_names[VKR_UNARY_COUNT] = {
-    "copy", "scale_shift", "silu", "gelu_erf", "gelu_tanh", "quick_gelu", "relu", "leaky_relu", "tanh", "sigmoid", "fill"};
+    "copy", "scale_shift", "silu", "gelu_erf", "gelu_tanh", "quick_gelu", "relu", "leaky_relu", "tanh", "sigmoid", "fill", "clamp"};
 static const char *const binary_names[VKR_BINARY_COUNT] = {"add", "sub", "mul", "div"};
 /* Rough flop counts per element for the profiler's GFLOP/s column. */
-static const double unary_flops[VKR_UNARY_COUNT] = {0, 2, 4, 20, 12, 5, 1, 2, 8, 4, 0};
+static const double unary_flops[VKR_UNARY_COUNT] = {0, 2, 4, 20, 12, 5, 1, 2, 8, 4, 0, 2};
 
 const char *vkr_unary_name(vkr_unary_op op) { return (unsigned)op < VKR_UNARY_COUNT ? unary_names[op] : "?"; }
 const char *vkr_binary_name(vkr_binary_op op) { return (unsigned)op < VKR_BINARY_COUNT ? binary_names[op] : "?"; }
@@ -167,6 +167,11 @@ int vkr_op_tanh(vkr_gpu *gpu, const vkr_tensor *x, const vkr_tensor *out)
 int vkr_op_fill(vkr_gpu *gpu, const vkr_tensor *out, float value)
 {
     return vkr_op_unary(gpu, VKR_UNARY_FILL, out, out, value, 0);
+}
+
+int vkr_op_clamp(vkr_gpu *gpu, const vkr_tensor *x, float lo, float hi, const vkr_tensor *out)
+{
+    return vkr_op_unary(gpu, VKR_UNARY_CLAMP, x, out, lo, hi);
 }
 
 int vkr_op_copy(vkr_gpu *gpu, const vkr_tensor *src, const vkr_tensor *dst)

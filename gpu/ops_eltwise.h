@@ -25,6 +25,7 @@ typedef enum {
     VKR_UNARY_TANH = 8,
     VKR_UNARY_SIGMOID = 9,
     VKR_UNARY_FILL = 10,       /* p0 everywhere (x is not read) */
+    VKR_UNARY_CLAMP = 11,      /* min(max(x, p0), p1) (torch.clamp; the VAE's logvar) */
     VKR_UNARY_COUNT
 } vkr_unary_op;
 
@@ -61,6 +62,9 @@ int vkr_op_tanh(vkr_gpu *gpu, const vkr_tensor *x, const vkr_tensor *out);
 
 /* Every element of out (any view) = value. */
 int vkr_op_fill(vkr_gpu *gpu, const vkr_tensor *out, float value);
+
+/* out = clamp(x, lo, hi). */
+int vkr_op_clamp(vkr_gpu *gpu, const vkr_tensor *x, float lo, float hi, const vkr_tensor *out);
 
 /* dst = src with dtype conversion; same shape (or src broadcast), any strides.
  * Permute: copy a permuted view. Slice: copy a slice view. */

@@ -31,6 +31,7 @@ double vkr_ref_unary_value(vkr_unary_op op, double x, double p0, double p1)
     case VKR_UNARY_TANH:        return tanh(x);
     case VKR_UNARY_SIGMOID:     return sigmoid(x);
     case VKR_UNARY_FILL:        return p0;
+    case VKR_UNARY_CLAMP:       return fmin(fmax(x, p0), p1);
     default:                    return NAN;
     }
 }

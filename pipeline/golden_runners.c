@@ -3,6 +3,7 @@
  * NULL entries are known case kinds whose component this build lacks. */
 #include "pipeline/golden.h"
 #include "pipeline/golden_text.h"
+#include "pipeline/golden_vae.h"
 
 #include <string.h>
 
@@ -13,8 +14,8 @@ static const vkr_golden_runner runners[] = {
     {"clip_text_quickgelu", "CLIPTextModel, quick_gelu", vkr_golden_run_clip_text},
     {"clip_text_gelu", "CLIPTextModel, gelu", vkr_golden_run_clip_text},
     {"clap_text", "ClapTextModelWithProjection", vkr_golden_run_clap_text},
-    {"vae_decoder", "AutoencoderKL (SD image VAE) decode / encode", NULL},
-    {"vae_mel", "AutoencoderKL (AudioLDM mel VAE) decode / encode", NULL},
+    {"vae_decoder", "AutoencoderKL (SD image VAE) decode / encode", vkr_golden_run_vae},
+    {"vae_mel", "AutoencoderKL (AudioLDM mel VAE) decode / encode", vkr_golden_run_vae},
     {"unet3d", "UNet3DConditionModel (ModelScope / Zeroscope)", vkr_golden_run_unet3d},
     {"unet2d_audioldm", "UNet2DConditionModel (AudioLDM)", NULL},
     {"hifigan", "SpeechT5HifiGan vocoder", NULL},

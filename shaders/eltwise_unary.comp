@@ -40,6 +40,7 @@ void main()
     case 8: y = vkr_tanh(x); break;
     case 9: y = vkr_sigmoid(x); break;
     case 10: y = p.p0; break;
+    case 11: y = min(max(x, p.p0), p.p1); break;
     default: y = x; break;
     }
     d[p.off_d + vkr_dot5(c, p.nb_d)] = D_STORE(y);

@@ -23,7 +23,8 @@ static void unary_case(vkr_gpu *gpu, vkr_unary_op op, vkr_dtype din, vkr_dtype d
 {
     size_t n = gt_nelem(ne);
     float *x = new_floats(n), *got = new_floats(n), *want = new_floats(n);
-    float p0 = op == VKR_UNARY_LEAKY_RELU ? 0.1f : 0.75f, p1 = -0.25f;
+    float p0 = op == VKR_UNARY_LEAKY_RELU ? 0.1f : op == VKR_UNARY_CLAMP ? -1.5f : 0.75f;
+    float p1 = op == VKR_UNARY_CLAMP ? 2.0f : -0.25f;
     gt_rand(x, n, -6, 6, &seed);
     gt_round(x, n, din);
     vkr_tensor tx, ty;
