@@ -66,12 +66,11 @@ static void pick_tiles(int64_t O, uint32_t spec[4])
 static int dispatch_box(vkr_gpu *gpu, const conv_job *j, const vkr_tensor *xv, const vkr_tensor *yv,
                         const vkr_tensor *rv, const int pad[3])
 {
-    int sx = vkr_storage_index(gpu, j->x.dtype), sw = vkr_storage_index(gpu, j->w.dtype);
-    if (sx < 0 || sw < 0)
-        return VKR_E_INTERNAL;
+    int sx, sw, rc;
+    if ((rc = vkr_storage_index(gpu, j->x.dtype, &sx)) || (rc = vkr_storage_index(gpu, j->w.dtype, &sw)))
+        return rc;
     vkr_binding b[5];
     uint32_t off[5] = {0};
-    int rc;
     if ((rc = vkr_bind_tensor(gpu, xv, 0, &b[0], &off[0])) || (rc = vkr_bind_tensor(gpu, &j->w, 0, &b[1], &off[1])) ||
         (rc = vkr_bind_tensor(gpu, j->has_bias ? &j->bias : &j->w, 0, &b[2], &off[2])) ||
         (rc = vkr_bind_tensor(gpu, j->has_res ? rv : xv, 0, &b[3], &off[3])) ||
