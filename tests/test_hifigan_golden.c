@@ -433,8 +433,8 @@ static void test_config_errors(void)
 static void test_weight_sets(void)
 {
     static const char *json = "{\"model_in_dim\":5,\"upsample_initial_channel\":8,\"upsample_rates\":[3,2],"
-                              "\"upsample_kernel_sizes\":[7,4],\"resblock_kernel_sizes\":[3,5],"
-                              "\"resblock_dilation_sizes\":[[1,2],[3]],\"leaky_relu_slope\":0.2,"
+                              "\"upsample_kernel_sizes\":[7,4],\"resblock_kernel_sizes\":[3,7],"
+                              "\"resblock_dilation_sizes\":[[1,3],[5]],\"leaky_relu_slope\":0.2,"
                               "\"normalize_before\":true}";
     char path[] = "/tmp/vkreel_hifigan_XXXXXX";
     int fd = mkstemp(path);
