@@ -19,6 +19,7 @@ const vkr_bench_family vkr_bench_families[] = {
     {"matmul", vkr_bench_cases_matmul, &vkr_bench_n_cases_matmul},
     {"norm", vkr_bench_cases_norm, &vkr_bench_n_cases_norm},
     {"conv", vkr_bench_cases_conv, &vkr_bench_n_cases_conv},
+    {"attention", vkr_bench_cases_attention, &vkr_bench_n_cases_attention},
 };
 const size_t vkr_bench_n_families = sizeof vkr_bench_families / sizeof vkr_bench_families[0];
 

@@ -100,4 +100,7 @@ extern const size_t vkr_bench_n_cases_norm;
 extern const vkr_bench_case vkr_bench_cases_conv[];
 extern const size_t vkr_bench_n_cases_conv;
 
+extern const vkr_bench_case vkr_bench_cases_attention[];
+extern const size_t vkr_bench_n_cases_attention;
+
 #endif

@@ -5,15 +5,21 @@
  * Tiling (spec constants of attention.comp), chosen per call:
  *   DV   head dim rounded up to a bucket (4, 8, 16, then multiples of 16
  *        elements), in vec4s: one pipeline per bucket, not per head dim.
- *   RS   query rows per sequence and workgroup: 64, or Lq rounded up to 8 for
- *        short sequences (temporal attention: Lq = frames = 24).
+ *   RS   row slots (invocations) per sequence and workgroup. GPUs: 64, or Lq
+ *        rounded up to 8 for short sequences (temporal attention: Lq = 24).
+ *        CPU devices: 8 (one SIMD vector of lavapipe).
+ *   R    query rows per invocation: 1 on GPUs; on CPU devices up to 8 (R*DV
+ *        <= 128 vec4, which bounds the LLVM compile time of a pipeline to a
+ *        few seconds), so each K/V element loaded feeds R rows.
  *   SEQS sequences per workgroup: on GPUs short sequences are packed so a
- *        workgroup has >= 64 rows (2880*5 sequences of 24 frames: 2 per group);
- *        on CPU devices (lavapipe) 1, because there an 8-wide SIMD vector must
- *        see one sequence for its shared-memory reads to stay scalar loads.
- *   BC   keys per shared block: as many (<= 64) as fit the shared budget.
+ *        workgroup has >= 64 rows (2880*5 sequences of 24 frames: 4 per group);
+ *        on CPU devices 1 (the workgroup is one SIMD vector anyway).
+ *   BC   keys per shared block: as many (<= 64) as the keys need and the
+ *        shared budget (32 KiB) holds; >= RS*R/2 because q and o rows are
+ *        staged through the same shared memory.
  *   T    lanes per row: 1 (plain) or the subgroup size (subgroup variant,
- *        used when there are too few query rows to fill the device).
+ *        used when there are too few query rows to fill the device, e.g. a
+ *        single query against thousands of keys).
  * Work over (batch, head) and query rows is split so every operand fits one
  * binding window (see split()). */
 #include "gpu/ops_attention.h"
@@ -83,7 +89,8 @@ int vkr_attention_has_variant(vkr_gpu *gpu, vkr_attention_variant variant)
     switch (variant) {
     case VKR_ATTENTION_SUBGROUP:  return dev.subgroup_ok;
     case VKR_ATTENTION_AUTO:
-    case VKR_ATTENTION_PLAIN:     return 1;
+    case VKR_ATTENTION_PLAIN:
+    case VKR_ATTENTION_GPU_TILING: return 1;
     default:                      return 0;
     }
 }
@@ -132,7 +139,7 @@ static int plan_tiles(const attention_device *dev, vkr_attention_variant want, i
             pl->rs = (uint32_t)lq;
     } else {
         pl->t = 1;
-        if (dev->cpu) {
+        if (dev->cpu && want != VKR_ATTENTION_GPU_TILING) {
             /* Every lane loads each K/V element it uses one by one (lavapipe has
              * no vector loads inside loops), so a lane takes R rows to reuse
              * each loaded element R times; 8-16 lanes = 1-2 SIMD vectors. */
@@ -346,7 +353,7 @@ int vkr_op_attention(vkr_gpu *gpu, const vkr_tensor *q, const vkr_tensor *k, con
     for (int d = 0; d < VKR_DIMS; d++)
         if (out->nb[d] == 0 && out->ne[d] > 1)
             return vkr_fail(VKR_E_INTERNAL, "attention: out dim %d is a broadcast view", d);
-    if ((unsigned)pp->variant > VKR_ATTENTION_SUBGROUP)
+    if ((unsigned)pp->variant > VKR_ATTENTION_GPU_TILING)
         return vkr_fail(VKR_E_INTERNAL, "attention: unknown variant %d", (int)pp->variant);
     if ((rc = vkr_storage_index(gpu, q->dtype, &job.pl.storage)))
         return rc;

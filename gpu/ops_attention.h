@@ -31,6 +31,8 @@ typedef enum {
     VKR_ATTENTION_AUTO = 0,     /* pick by shape and device */
     VKR_ATTENTION_PLAIN = 1,    /* one invocation per query row */
     VKR_ATTENTION_SUBGROUP = 2, /* one subgroup per query row (needs subgroup arithmetic; else VKR_E_TEMPFAIL) */
+    VKR_ATTENTION_GPU_TILING = 3, /* plain with the GPU tiling (1 row per invocation, short sequences packed
+                                   * several per workgroup) on any device: lets CPU-only CI test it */
 } vkr_attention_variant;
 
 typedef struct {

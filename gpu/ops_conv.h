@@ -25,6 +25,13 @@
  * Dtypes: x, residual and y share one storage dtype; weight and bias share one
  * (may differ from x's, e.g. f16 weights on f32 activations).
  *
+ * Speed: a workgroup computes 32 output channels (fewer when O <= 16) x 256
+ * pixels, each invocation 32 x 4 in registers; weights are staged per 8 input
+ * channels in shared memory and read by all invocations at the same address.
+ * On lavapipe every lane-varying load is a per-lane loop, which bounds this
+ * (and every other) kernel at ~5-10 % of PyTorch CPU; see the conv section of
+ * the lead's docs/performance.md for measurements and what was tried.
+ *
  * Large tensors: when x, y or the residual do not fit one binding window, the
  * output is cut along N, then F, then H, then W (halving, recursively), and each
  * piece binds only the input rows/frames it reads (with the halo). Channels are

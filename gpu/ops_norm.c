@@ -15,6 +15,7 @@
 #define GN_STATS_WG 256
 #define GN_APPLY_WG 256
 #define GN_APPLY_EPT 4 /* = EPT in groupnorm_apply.comp */
+#define GN_APPLY_EPT4 4 /* = EPT4 in groupnorm_apply.comp */
 
 /* [activation storage][weight / mask storage] */
 #define VARIANTS3(base)                                                                                            \
@@ -166,7 +167,7 @@ static int gn_apply_chunk(vkr_gpu *gpu, const vkr_chunk *c, void *user)
         v4 &= d == 4 ? p.nb_x[4] <= 1 && p.nb_y[4] <= 1 : p.nb_x[d] % 4 == 0 && p.nb_y[d] % 4 == 0;
     k.spec[3] = (uint32_t)v4;
     k.n_spec = 4;
-    uint64_t hw = (uint64_t)p.ne[3] * p.ne[4], tile = (uint64_t)k.spec[0] * 4; /* both paths: 4 elements per invocation */
+    uint64_t hw = (uint64_t)p.ne[3] * p.ne[4], tile = (uint64_t)k.spec[0] * (v4 ? GN_APPLY_EPT4 * 4 : GN_APPLY_EPT);
     p.tiles = (uint32_t)((hw + tile - 1) / tile);
     return dispatch_groups(gpu, &k, b, 5, &p, sizeof p, rows * p.tiles, 4 * n,
                            n * (double)(vkr_dtype_size(x->dtype) + vkr_dtype_size(y->dtype)));

@@ -2,6 +2,7 @@
  * `vkreel golden CASE_DIR` by putting its run function here (one line);
  * NULL entries are known case kinds whose component this build lacks. */
 #include "pipeline/golden.h"
+#include "pipeline/golden_text.h"
 
 #include <string.h>
 
@@ -9,9 +10,9 @@ static const vkr_golden_runner runners[] = {
     {"schedulers", "DDIM / Euler / DPM-Solver++ 2M loop with the fake model", vkr_golden_run_schedulers},
     {"tokenizer_clip", "CLIP BPE tokenizer (HF slow, no ftfy), both pad conventions", vkr_golden_run_tokenizer_clip},
     {"tokenizer_roberta", "RoBERTa byte-level BPE tokenizer (CLAP)", vkr_golden_run_tokenizer_roberta},
-    {"clip_text_quickgelu", "CLIPTextModel, quick_gelu", NULL},
-    {"clip_text_gelu", "CLIPTextModel, gelu", NULL},
-    {"clap_text", "ClapTextModelWithProjection", NULL},
+    {"clip_text_quickgelu", "CLIPTextModel, quick_gelu", vkr_golden_run_clip_text},
+    {"clip_text_gelu", "CLIPTextModel, gelu", vkr_golden_run_clip_text},
+    {"clap_text", "ClapTextModelWithProjection", vkr_golden_run_clap_text},
     {"vae_decoder", "AutoencoderKL (SD image VAE) decode / encode", NULL},
     {"vae_mel", "AutoencoderKL (AudioLDM mel VAE) decode / encode", NULL},
     {"unet3d", "UNet3DConditionModel (ModelScope / Zeroscope)", NULL},

@@ -1,11 +1,11 @@
 /* Fused attention, flash-attention style:
  *   O[b,h,i,:] = softmax_j(scale * Q[b,h,i,:] . K[b,h,j,:] + mask[b,h,i,j]) V[b,h,j,:]
- * without ever storing the Lq x Lk score matrix. A workgroup owns RS query
+ * without ever storing the Lq x Lk score matrix. A workgroup owns RS*R query
  * rows of each of SEQS (batch, head) sequences, streams BC keys at a time
  * through shared memory (converted to f32) and keeps, per row, the running max
  * m, the running sum l and the un-normalised output in f32 registers (online
  * softmax: when the max grows, everything accumulated so far is rescaled by
- * exp(m_old - m_new)). O is written once, divided by l.
+ * exp(m_old - m_new), lazily, see TAU). O is written once, divided by l.
  *
  * Exponentials are base 2: q is pre-multiplied by scale * log2(e) (and the mask
  * by log2(e)), which is exact up to rounding and saves a multiply per score.
@@ -15,8 +15,12 @@
  * causal diagonal get probability exactly 0.
  *
  * Thread mapping (spec constants chosen by gpu/ops_attention.c):
- *   plain variant:     one invocation per query row (T = 1); row reductions
- *                      (max, sum over keys) are sequential inside the thread.
+ *   plain variant:     each invocation owns R query rows (T = 1): R = 1 on
+ *                      GPUs; on CPU devices R = 8 (fewer for big head dims)
+ *                      so each K/V element loaded from shared memory feeds R
+ *                      rows (lavapipe loads lane by lane inside loops, while
+ *                      its arithmetic is 8-wide SIMD). Row reductions (max,
+ *                      sum over keys) are sequential inside the invocation.
  *   USE_SUBGROUP:      one SUBGROUP per query row, T = gl_SubgroupSize lanes
  *                      each taking every T-th key of a block with its own
  *                      online softmax state; the states are merged at the end

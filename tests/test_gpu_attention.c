@@ -114,7 +114,8 @@ static void run_case(vkr_gpu *gpu, const acase *c)
     snprintf(name, sizeof name, "attention %s B%lld H%lld Lq%lld Lk%lld D%lld %s%s%s %s%s",
              vkr_dtype_name(c->dt), (long long)c->B, (long long)c->H, (long long)c->Lq, (long long)c->Lk,
              (long long)c->D, layout_names[c->layout], mask_names[c->mask], c->causal ? " causal" : "",
-             c->variant == VKR_ATTENTION_SUBGROUP ? "subgroup" : c->variant == VKR_ATTENTION_PLAIN ? "plain" : "auto",
+             c->variant == VKR_ATTENTION_SUBGROUP ? "subgroup" : c->variant == VKR_ATTENTION_PLAIN ? "plain"
+             : c->variant == VKR_ATTENTION_GPU_TILING ? "gpu-tiling" : "auto",
              c->hi > 2 ? " extreme" : "");
     operand q, k, v, o, m;
     memset(&m, 0, sizeof m);
@@ -283,6 +284,14 @@ int main(void)
             c = (acase){2, 1, 7, 33, 2, dts[t], LAYOUT_BHLD, MASK_FULL, 1, variants[vi], -1, 1, 0.7f, 0};
             run_case(gpu, &c); /* general additive mask + causal with Lq < Lk, explicit scale */
         }
+    /* the GPU tiling (one row per invocation; short sequences packed several
+     * per workgroup), which CPU devices never pick by themselves */
+    run_case(gpu, &(acase){37, 5, 24, 24, 64, VKR_F32, LAYOUT_TEMPORAL, MASK_NONE, 0, VKR_ATTENTION_GPU_TILING, -1, 1,
+                           0, 0});
+    run_case(gpu, &(acase){3, 2, 7, 77, 8, VKR_F16, LAYOUT_TOKENS, MASK_PADDING, 0, VKR_ATTENTION_GPU_TILING, -1, 1,
+                           0, 0});
+    run_case(gpu, &(acase){1, 3, 200, 150, 40, VKR_F32, LAYOUT_TOKENS, MASK_NONE, 1, VKR_ATTENTION_GPU_TILING, -1, 1,
+                           0, 0});
     /* causal with Lq > Lk (top-left diagonal), and the auto variant */
     run_case(gpu, &(acase){1, 2, 40, 9, 16, VKR_F32, LAYOUT_BHLD, MASK_NONE, 1, VKR_ATTENTION_AUTO, -1, 1, 0, 0});
     run_case(gpu, &(acase){1, 1, 1, 3000, 64, VKR_F16, LAYOUT_TOKENS, MASK_NONE, 0, VKR_ATTENTION_AUTO, -1, 1, 0, 0});
