@@ -2,6 +2,7 @@
  * `vkreel golden CASE_DIR` by putting its run function here (one line);
  * NULL entries are known case kinds whose component this build lacks. */
 #include "pipeline/golden.h"
+#include "pipeline/golden_audio.h"
 #include "pipeline/golden_text.h"
 #include "pipeline/golden_vae.h"
 
@@ -18,7 +19,7 @@ static const vkr_golden_runner runners[] = {
     {"vae_mel", "AutoencoderKL (AudioLDM mel VAE) decode / encode", vkr_golden_run_vae},
     {"unet3d", "UNet3DConditionModel (ModelScope / Zeroscope)", vkr_golden_run_unet3d},
     {"unet2d_audioldm", "UNet2DConditionModel (AudioLDM)", NULL},
-    {"hifigan", "SpeechT5HifiGan vocoder", NULL},
+    {"hifigan", "SpeechT5HifiGan vocoder", vkr_golden_run_hifigan},
     {"pipeline_t2v", "TextToVideoSDPipeline end to end", NULL},
     {"pipeline_audioldm", "AudioLDMPipeline end to end", NULL},
 };
