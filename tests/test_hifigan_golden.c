@@ -292,10 +292,10 @@ static int64_t st_numel(const st_entry *e)
 
 static void conv_entries(st_list *l, const char *prefix, int64_t a, int64_t b, int64_t k, int64_t bias)
 {
-    char n[96];
-    snprintf(n, sizeof n, "%s.weight", prefix);
+    char n[96]; /* prefixes are short ("resblocks.11.convs1.2"); %.80s bounds them for the compiler */
+    snprintf(n, sizeof n, "%.80s.weight", prefix);
     st_add(l, n, 3, a, b, k);
-    snprintf(n, sizeof n, "%s.bias", prefix);
+    snprintf(n, sizeof n, "%.80s.bias", prefix);
     st_add(l, n, 1, bias, 0, 0);
 }
 
