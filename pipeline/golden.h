@@ -163,6 +163,7 @@ int vkr_golden_run_schedulers(const vkr_golden_case *c, vkr_golden_result *r);
 int vkr_golden_run_tokenizer_clip(const vkr_golden_case *c, vkr_golden_result *r);
 int vkr_golden_run_tokenizer_roberta(const vkr_golden_case *c, vkr_golden_result *r);
 int vkr_golden_run_unet3d(const vkr_golden_case *c, vkr_golden_result *r); /* pipeline/golden_unet3d.c */
+int vkr_golden_run_pipeline_t2v(const vkr_golden_case *c, vkr_golden_result *r); /* pipeline/golden_t2v.c */
 
 /* The scheduler cases' fake model (case.json "fake_model"):
  * model_output = x_in * float32(0.1) + float32(0.5 * sin(double(t) / 100)),

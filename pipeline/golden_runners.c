@@ -20,7 +20,7 @@ static const vkr_golden_runner runners[] = {
     {"unet3d", "UNet3DConditionModel (ModelScope / Zeroscope)", vkr_golden_run_unet3d},
     {"unet2d_audioldm", "UNet2DConditionModel (AudioLDM)", NULL},
     {"hifigan", "SpeechT5HifiGan vocoder", vkr_golden_run_hifigan},
-    {"pipeline_t2v", "TextToVideoSDPipeline end to end", NULL},
+    {"pipeline_t2v", "TextToVideoSDPipeline end to end", vkr_golden_run_pipeline_t2v},
     {"pipeline_audioldm", "AudioLDMPipeline end to end", NULL},
 };
 
