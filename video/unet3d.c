@@ -282,7 +282,7 @@ int vkr_unet3d_forward(vkr_gpu *gpu, const vkr_unet3d *u, const vkr_tensor *samp
     const int64_t n = sample->ne[0], f = sample->ne[2], h = sample->ne[3], wd = sample->ne[4];
     const int64_t c0 = c->block_out_channels[0];
     const vkr_dtype dt = sample->dtype;
-    vkr_tensor sin = {0}, emb = {0}, emb_act = {0}, ctx = {0}, ctx_seq, x = {0}, y = {0};
+    vkr_tensor sin = {0}, emb = {0}, ctx = {0}, ctx_seq, x = {0}, y = {0};
     vkr_unet3d_skips skips = {.n = 0};
     int rc;
     *out = (vkr_tensor){0};
@@ -300,13 +300,10 @@ int vkr_unet3d_forward(vkr_gpu *gpu, const vkr_unet3d *u, const vkr_tensor *samp
     const int64_t sne[VKR_DIMS] = {1, 1, 1, n, c0}, ene[VKR_DIMS] = {1, 1, 1, n, c->time_embed_dim};
     if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, dt, sne, &sin)) ||
         (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, dt, ene, &emb)) ||
-        (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, dt, ene, &emb_act)) ||
         (rc = vkr_timestep_embedding_forward(gpu, &u->time_embedding, timesteps, &sin, &emb)) ||
-        (rc = observe(u, "time_proj", &sin)) || (rc = observe(u, "time_embedding", &emb)) ||
-        (rc = vkr_op_silu(gpu, &emb, &emb_act)))
+        (rc = observe(u, "time_proj", &sin)) || (rc = observe(u, "time_embedding", &emb)))
         goto fail;
     vkr_tensor_free(gpu, &sin);
-    vkr_tensor_free(gpu, &emb);
     /* encoder_hidden_states.repeat_interleave(F, dim=0): {1, N, F, L, D} = sequences n*F + f */
     {
         const int64_t cne[VKR_DIMS] = {1, n, f, l, d}, one[VKR_DIMS] = {1, n, 1, l, d},
@@ -317,7 +314,7 @@ int vkr_unet3d_forward(vkr_gpu *gpu, const vkr_unet3d *u, const vkr_tensor *samp
             (rc = vkr_op_copy(gpu, &eb, &ctx)) || (rc = vkr_tensor_reshape(&ctx, flat, &ctx_seq)))
             goto fail;
     }
-    vkr_unet3d_ctx bc = {.temb_act = &emb_act, .context = &ctx_seq};
+    vkr_unet3d_ctx bc = {.temb = &emb, .context = &ctx_seq};
     /* conv_in -> transformer_in */
     {
         const int64_t xne[VKR_DIMS] = {n, c0, f, h, wd};
@@ -374,7 +371,6 @@ fail:
         vkr_tensor_free(gpu, out);
     vkr_tensor_free(gpu, &sin);
     vkr_tensor_free(gpu, &emb);
-    vkr_tensor_free(gpu, &emb_act);
     vkr_tensor_free(gpu, &ctx);
     /* x is either owned by the skip stack (down path), or ours (after the mid block) */
     if (skips.n == 0 || x.block != skips.t[skips.n - 1].block || x.offset != skips.t[skips.n - 1].offset)

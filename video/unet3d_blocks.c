@@ -18,96 +18,6 @@ static void video_ne(const vkr_tensor *x, int64_t c, int64_t h, int64_t w, int64
     ne[4] = w;
 }
 
-/* ---- ResnetBlock2D ---- */
-
-int vkr_unet3d_resnet_load(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dtype, const char *prefix, int64_t in,
-                           int64_t out, int64_t temb_dim, int groups, float eps, float output_scale_factor,
-                           vkr_unet3d_resnet *r)
-{
-    char p[512];
-    int rc;
-    if (groups < 1 || in % groups || out % groups)
-        return vkr_fail(VKR_E_DATA, "%s: %lld -> %lld channels not divisible into %d groups", prefix, (long long)in,
-                        (long long)out, groups);
-    r->in = in;
-    r->out = out;
-    r->groups = groups;
-    r->eps = eps;
-    r->output_scale_factor = output_scale_factor;
-    if ((rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(in), &r->norm1_weight, "%s.norm1.weight", prefix)) ||
-        (rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(in), &r->norm1_bias, "%s.norm1.bias", prefix)))
-        return rc;
-    if ((rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(out, in, 3, 3), &r->conv1_weight, "%s.conv1.weight", prefix)) ||
-        (rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(out), &r->conv1_bias, "%s.conv1.bias", prefix)))
-        return rc;
-    snprintf(p, sizeof p, "%s.time_emb_proj", prefix);
-    if ((rc = vkr_linear_load(gpu, w, dtype, p, temb_dim, out, true, &r->time_emb_proj)))
-        return rc;
-    if ((rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(out), &r->norm2_weight, "%s.norm2.weight", prefix)) ||
-        (rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(out), &r->norm2_bias, "%s.norm2.bias", prefix)))
-        return rc;
-    if ((rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(out, out, 3, 3), &r->conv2_weight, "%s.conv2.weight", prefix)) ||
-        (rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(out), &r->conv2_bias, "%s.conv2.bias", prefix)))
-        return rc;
-    /* diffusers: use_in_shortcut = in_channels != out_channels (1x1 conv). */
-    r->has_conv_shortcut = in != out;
-    if (r->has_conv_shortcut &&
-        ((rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(out, in, 1, 1), &r->conv_shortcut_weight,
-                            "%s.conv_shortcut.weight", prefix)) ||
-         (rc = vkr_param_loadf(gpu, w, dtype, VKR_SHAPE(out), &r->conv_shortcut_bias, "%s.conv_shortcut.bias", prefix))))
-        return rc;
-    return VKR_OK;
-}
-
-int vkr_unet3d_resnet_forward(vkr_gpu *gpu, const vkr_unet3d_resnet *r, const vkr_tensor *x,
-                              const vkr_tensor *temb_act, const vkr_tensor *y)
-{
-    const int64_t n = x->ne[0];
-    int64_t hne[VKR_DIMS];
-    vkr_tensor a = {0}, h = {0}, tp = {0}, sc = {0}, tpv;
-    const vkr_tensor *res = x;
-    vkr_group_norm_params gp = {.groups = r->groups, .eps = r->eps, .per_frame = 1, .silu = 1};
-    const int64_t tne[VKR_DIMS] = {1, 1, 1, n, r->out}, tvne[VKR_DIMS] = {n, r->out, 1, 1, 1};
-    int rc;
-    if (x->ne[1] != r->in)
-        return vkr_fail(VKR_E_INTERNAL, "resnet: %lld channels, expected %lld", (long long)x->ne[1],
-                        (long long)r->in);
-    video_ne(x, r->out, x->ne[3], x->ne[4], hne);
-    if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, x->ne, &a)) ||
-        (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, hne, &h)) ||
-        (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, tne, &tp)))
-        goto fail;
-    if ((rc = vkr_op_group_norm(gpu, x, &r->norm1_weight, &r->norm1_bias, &gp, &a)) ||
-        (rc = vkr_op_conv2d(gpu, &a, &r->conv1_weight, &r->conv1_bias, NULL, &CONV3X3, &h)))
-        goto fail;
-    vkr_tensor_free(gpu, &a);
-    /* + time_emb_proj(silu(temb))[:, :, None, None], broadcast over frames and pixels
-     * (diffusers' repeat_interleave of temb over frames). */
-    if ((rc = vkr_linear_forward(gpu, &r->time_emb_proj, temb_act, VKR_UNARY_IDENTITY, NULL, &tp)) ||
-        (rc = vkr_tensor_reshape(&tp, tvne, &tpv)) || (rc = vkr_op_add(gpu, &h, &tpv, &h)))
-        goto fail;
-    gp.groups = r->groups;
-    if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, hne, &a)) ||
-        (rc = vkr_op_group_norm(gpu, &h, &r->norm2_weight, &r->norm2_bias, &gp, &a)))
-        goto fail;
-    if (r->has_conv_shortcut) {
-        static const vkr_conv2d_params one = {0};
-        if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, hne, &sc)) ||
-            (rc = vkr_op_conv2d(gpu, x, &r->conv_shortcut_weight, &r->conv_shortcut_bias, NULL, &one, &sc)))
-            goto fail;
-        res = &sc;
-    }
-    vkr_conv2d_params cp = CONV3X3;
-    cp.output_scale_factor = r->output_scale_factor;
-    rc = vkr_op_conv2d(gpu, &a, &r->conv2_weight, &r->conv2_bias, res, &cp, y);
-fail:
-    vkr_tensor_free(gpu, &a);
-    vkr_tensor_free(gpu, &h);
-    vkr_tensor_free(gpu, &tp);
-    vkr_tensor_free(gpu, &sc);
-    return rc;
-}
-
 /* ---- blocks ---- */
 
 int vkr_unet3d_block_load(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dtype, const char *prefix,
@@ -134,8 +44,10 @@ int vkr_unet3d_block_load(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dtype, const c
             in = (i == 0 ? s->prev_output_channels : s->out_channels) + skip;
         }
         snprintf(p, sizeof p, "%s.resnets.%d", prefix, i);
-        if ((rc = vkr_unet3d_resnet_load(gpu, w, dtype, p, in, s->out_channels, s->temb_dim, s->groups, s->eps,
-                                         s->output_scale_factor, &b->resnets[i])))
+        const vkr_resnet_config rcfg = {.in_channels = (int)in, .out_channels = (int)s->out_channels,
+                                          .temb_channels = (int)s->temb_dim, .groups = s->groups, .eps = s->eps,
+                                          .output_scale_factor = s->output_scale_factor};
+        if ((rc = vkr_resnet_block2d_load(gpu, w, p, &rcfg, dtype, &b->resnets[i])))
             return rc;
         snprintf(p, sizeof p, "%s.temp_convs.%d", prefix, i);
         if ((rc = vkr_temporal_conv_load(gpu, w, dtype, p, s->out_channels, s->groups, &b->temp_convs[i])))
@@ -189,7 +101,7 @@ static int layer_forward(vkr_gpu *gpu, const vkr_unet3d_block *b, int i, const v
     vkr_tensor cur = *x, next = {0};
     int cur_owned = 0, rc;
     if ((rc = alloc_like(gpu, x, b->out_channels, &next)) ||
-        (rc = vkr_unet3d_resnet_forward(gpu, &b->resnets[i], &cur, c->temb_act, &next)))
+        (rc = vkr_resnet_block2d_forward(gpu, &b->resnets[i], &cur, c->temb, &next)))
         goto fail;
     advance(gpu, &cur, &cur_owned, &next);
     if ((rc = alloc_like(gpu, &cur, b->out_channels, &next)) ||

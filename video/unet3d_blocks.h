@@ -1,35 +1,15 @@
-/* UNet3D building blocks (private to video/unet3d*.c): ResnetBlock2D with the
- * time embedding, and the down / mid / up blocks of diffusers'
+/* UNet3D building blocks (private to video/unet3d*.c): the down / mid / up blocks of diffusers'
  * unet_3d_blocks.py (CrossAttnDownBlock3D, DownBlock3D, UNetMidBlock3DCrossAttn,
  * CrossAttnUpBlock3D, UpBlock3D). Activations are (N, C, F, H, W). */
 #ifndef VKR_UNET3D_BLOCKS_H
 #define VKR_UNET3D_BLOCKS_H
 
+#include "nn/resnet.h"
 #include "nn/temporal_conv.h"
 #include "nn/transformer.h"
 
 #define VKR_UNET3D_MAX_LAYERS 5 /* up blocks have layers_per_block + 1 */
 #define VKR_UNET3D_MAX_SKIPS 64
-
-/* ResnetBlock2D (time_embedding_norm "default", silu):
- * y = (shortcut(x) + conv2(silu(gn2(conv1(silu(gn1(x))) + time_emb_proj(silu(temb)))))) / osf. */
-typedef struct {
-    int64_t in, out;
-    int groups;
-    float eps, output_scale_factor;
-    vkr_tensor norm1_weight, norm1_bias, norm2_weight, norm2_bias;
-    vkr_tensor conv1_weight, conv1_bias, conv2_weight, conv2_bias;
-    vkr_linear time_emb_proj;
-    int has_conv_shortcut;
-    vkr_tensor conv_shortcut_weight, conv_shortcut_bias;
-} vkr_unet3d_resnet;
-
-int vkr_unet3d_resnet_load(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dtype, const char *prefix, int64_t in,
-                           int64_t out, int64_t temb_dim, int groups, float eps, float output_scale_factor,
-                           vkr_unet3d_resnet *r);
-/* temb_act: silu(emb) {1, 1, 1, N, temb_dim}. y must not overlap x. */
-int vkr_unet3d_resnet_forward(vkr_gpu *gpu, const vkr_unet3d_resnet *r, const vkr_tensor *x,
-                              const vkr_tensor *temb_act, const vkr_tensor *y);
 
 typedef enum { VKR_UNET3D_DOWN, VKR_UNET3D_MID, VKR_UNET3D_UP } vkr_unet3d_block_kind;
 
@@ -38,7 +18,7 @@ typedef struct {
     int n_layers;      /* resnets (mid: 2, one per attention + 1) */
     int has_attention; /* CrossAttn* / the mid block */
     int64_t out_channels;
-    vkr_unet3d_resnet resnets[VKR_UNET3D_MAX_LAYERS];
+    vkr_resnet_block2d resnets[VKR_UNET3D_MAX_LAYERS];
     vkr_temporal_conv temp_convs[VKR_UNET3D_MAX_LAYERS];
     vkr_transformer attentions[VKR_UNET3D_MAX_LAYERS];
     vkr_transformer temp_attentions[VKR_UNET3D_MAX_LAYERS];
@@ -49,7 +29,7 @@ typedef struct {
 
 /* What the blocks need besides their input. */
 typedef struct {
-    const vkr_tensor *temb_act; /* silu(time embedding) {1, 1, 1, N, temb_dim} */
+    const vkr_tensor *temb;    /* time embedding {1, 1, 1, N, temb_dim} (the resnets apply silu) */
     const vkr_tensor *context;  /* encoder_hidden_states repeated over frames {1, 1, N*F, L, D} */
 } vkr_unet3d_ctx;
 
