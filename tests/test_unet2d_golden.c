@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CASE_DIR "tests/golden/unet2d_audioldm"
@@ -148,6 +149,8 @@ static int run_forward(vkr_gpu *gpu, const char *model_dir, vkr_dtype wdtype, co
     if (a->labels && ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, lne, &labels)) ||
                       (rc = vkr_tensor_upload(gpu, &labels, a->labels, VKR_F32))))
         goto done;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if ((rc = vkr_unet2d_forward(gpu, unet, &sample, &ts, a->labels ? &labels : NULL, NULL, &out)))
         goto done;
     CHECK(vkr_tensor_nelem(&out) == n * vkr_unet2d_out_channels(unet) * a->sample_shape[2] * a->sample_shape[3],
@@ -155,6 +158,8 @@ static int run_forward(vkr_gpu *gpu, const char *model_dir, vkr_dtype wdtype, co
     got = malloc((size_t)vkr_tensor_nelem(&out) * sizeof *got);
     if (!got || (rc = vkr_tensor_download(gpu, &out, got, VKR_F32)))
         goto done;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("  forward + download: %.1f ms wall\n", 1e3 * (double)(t1.tv_sec - t0.tv_sec) + 1e-6 * (double)(t1.tv_nsec - t0.tv_nsec));
     *out_err = compare(got, a->want, vkr_tensor_nelem(&out));
 done:
     vkr_tensor_free(gpu, &out);
@@ -427,6 +432,11 @@ int main(void)
     CHECK(e.rel_l2 <= tol_rel, "out.sample rel_l2 %.3g > %.3g", e.rel_l2, tol_rel);
     CHECK(dbg.n_seen >= 11, "only %d debug tensors compared", dbg.n_seen);
     vkr_st_close(&dbg.dbg);
+
+    /* again without the observer (no sync points), pipelines compiled: the warm forward time */
+    e = (errs){INFINITY, INFINITY};
+    rc = run_case(gpu, VKR_F32, NULL, &e);
+    CHECK(rc == 0 && e.max_abs <= tol_abs && e.rel_l2 <= tol_rel, "warm f32 forward: %s (%d), max_abs %.3g", vkr_last_error(), rc, e.max_abs);
 
     /* f16 weights (f32 activations): weight rounding ~5e-4 relative per layer */
     e = (errs){INFINITY, INFINITY};
