@@ -14,6 +14,8 @@ Variants:
   sd          a Stable-Diffusion-style UNet2D: no class embedding, encoder_hidden_states given
               (cross_attention_dim 12 != the block widths), use_linear_projection (2-D proj
               weights), first level with attention, freq_shift 1, batch 1, latent 9 x 6
+  wide        160-wide attention heads (audioldm-l-full's lowest level); 20 MB of weights: a one-off
+              check (make it under /tmp and run `vkreel golden` on it), not shipped
 
 The model is evaluated in float64; the case tolerance is 10x the float32-vs-float64 error of
 the same reference run in float32 (as the shipped cases do), rounded up to one digit.
@@ -268,6 +270,15 @@ VARIANTS = {
                     "embedding, encoder_hidden_states (1, 5, 12) as cross-attention context, "
                     "use_linear_projection (2-D proj_in/proj_out), upcast_attention, freq_shift 1, first level with "
                     "attention, batch 1, latent 9 x 6 (9 -> 5 -> 9)."),
+    "wide": dict(
+        config={"_class_name": "UNet2DConditionModel", "attention_head_dim": [2, 1], "block_out_channels": [16, 160],
+                "class_embed_type": "simple_projection", "class_embeddings_concat": True,
+                "cross_attention_dim": [16, 160], "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D"],
+                "in_channels": 8, "layers_per_block": 1, "norm_num_groups": 8, "out_channels": 8,
+                "projection_class_embeddings_input_dim": 8, "up_block_types": ["CrossAttnUpBlock2D", "UpBlock2D"]},
+        sample=(1, 8, 5, 6), timestep=[250.0], class_dim=8, ehs=None,
+        description="AudioLDM configuration with 160-wide attention heads (as audioldm-l-full's 1280 channels / 8 "
+                    "heads at its lowest level): not shipped (20 MB), for a one-off check of the unfused attention."),
 }
 
 
