@@ -115,7 +115,8 @@ typedef struct {
     const float *sample;
     int64_t sample_shape[4];
     int repeat;
-    const float *timesteps; /* N values */
+    const float *timesteps; /* N values (one_timestep: 1, expanded to N as diffusers does) */
+    int one_timestep;
     const float *labels;    /* N x P, or NULL */
     int64_t label_dim;
     const float *want;
@@ -130,7 +131,7 @@ static int run_forward(vkr_gpu *gpu, const char *model_dir, vkr_dtype wdtype, co
     const int64_t b = a->sample_shape[0], n = b * a->repeat;
     const int64_t one = a->sample_shape[1] * a->sample_shape[2] * a->sample_shape[3];
     const int64_t xne[5] = {n, a->sample_shape[1], 1, a->sample_shape[2], a->sample_shape[3]};
-    const int64_t tne[5] = {1, 1, 1, 1, n}, lne[5] = {1, 1, 1, n, a->label_dim};
+    const int64_t tne[5] = {1, 1, 1, 1, a->one_timestep ? 1 : n}, lne[5] = {1, 1, 1, n, a->label_dim};
     int rc;
     float *x = malloc((size_t)(n * one) * sizeof *x);
     if (!x)
@@ -202,7 +203,8 @@ done:
     return rc;
 }
 
-/* pipeline_audioldm: unet(cat([latents, latents]), 667, class_labels=prompt_embeds) == dbg.unet_out_step_0,
+/* pipeline_audioldm: unet(cat([latents, latents]), 667 (one scalar), class_labels=prompt_embeds) ==
+ * dbg.unet_out_step_0,
  * the UNet loaded from the pipeline folder (unet/diffusion_pytorch_model.safetensors, sparse 0.15 config). */
 static void test_pipeline_unet(vkr_gpu *gpu)
 {
@@ -219,9 +221,10 @@ static void test_pipeline_unet(vkr_gpu *gpu)
     if (x && pe && want && sx && sx->ndim == 4 && ts && ts->numel >= 1) {
         int64_t t0;
         memcpy(&t0, ts->data, sizeof t0);
-        const float t[2] = {(float)t0, (float)t0};
+        const float t = (float)t0; /* the pipeline passes one scalar timestep for the CFG batch */
         run_args a = {.sample = x, .sample_shape = {sx->shape[0], sx->shape[1], sx->shape[2], sx->shape[3]},
-                      .repeat = 2, .timesteps = t, .labels = pe, .label_dim = npe / 2, .want = want};
+                      .repeat = 2, .timesteps = &t, .one_timestep = 1, .labels = pe, .label_dim = npe / 2,
+                      .want = want};
         errs e = {INFINITY, INFINITY};
         int rc = run_forward(gpu, PIPE_DIR, VKR_F32, &a, NULL, &e);
         CHECK(rc == 0, "pipeline unet forward: %s (%d)", vkr_last_error(), rc);
