@@ -14,6 +14,8 @@ Variants:
   sd          a Stable-Diffusion-style UNet2D: no class embedding, encoder_hidden_states given
               (cross_attention_dim 12 != the block widths), use_linear_projection (2-D proj
               weights), first level with attention, freq_shift 1, batch 1, latent 9 x 6
+  <config.json>  any UNet2D config (e.g. a real AudioLDM checkpoint's) with random weights on a
+              (2, C, 10, 16) latent: a structure check where the real weights are unavailable
   wide        160-wide attention heads (audioldm-l-full's lowest level); 20 MB of weights: a one-off
               check (make it under /tmp and run `vkreel golden` on it), not shipped
 
@@ -282,8 +284,17 @@ VARIANTS = {
 }
 
 
+def variant_from_config(path):
+    """A real checkpoint's config (weights random, as the other cases) on a small odd latent: checks the
+    port's structure (names, shapes, heads, depth) where the real weights are not available."""
+    cfg = json.load(open(path))
+    c = cfg.get("class_embed_type") and cfg.get("projection_class_embeddings_input_dim") or 0
+    return dict(config=cfg, sample=(2, cfg.get("in_channels", 4), 10, 16), timestep=[601.0, 9.0], class_dim=c,
+                ehs=None, description="%s with random weights on a 10 x 16 latent (10 -> 5 -> 3 -> 2)" % path)
+
+
 def make(variant, d, seed):
-    v = VARIANTS[variant]
+    v = variant_from_config(variant) if variant.endswith(".json") else VARIANTS[variant]
     cfg = v["config"]
     gen = torch.Generator().manual_seed(seed)
     io = {"in.sample": torch.randn(*v["sample"], generator=gen).float().numpy(),
