@@ -120,6 +120,7 @@ typedef struct {
     const float *labels;    /* N x P, or NULL */
     int64_t label_dim;
     const float *want;
+    vkr_dtype act; /* sample storage (the activations follow it); 0 = F32 */
 } run_args;
 
 static int run_forward(vkr_gpu *gpu, const char *model_dir, vkr_dtype wdtype, const run_args *a, dbg_state *dbg,
@@ -142,7 +143,7 @@ static int run_forward(vkr_gpu *gpu, const char *model_dir, vkr_dtype wdtype, co
         goto done;
     if (dbg)
         vkr_unet2d_set_observer(unet, observe, dbg);
-    if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, xne, &sample)) ||
+    if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, a->act ? a->act : VKR_F32, xne, &sample)) ||
         (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, tne, &ts)) ||
         (rc = vkr_tensor_upload(gpu, &sample, x, VKR_F32)) ||
         (rc = vkr_tensor_upload(gpu, &ts, a->timesteps, VKR_F32)))
@@ -174,7 +175,7 @@ done:
     return rc;
 }
 
-static int run_case(vkr_gpu *gpu, vkr_dtype wdtype, dbg_state *dbg, errs *e)
+static int run_case(vkr_gpu *gpu, vkr_dtype wdtype, vkr_dtype act, dbg_state *dbg, errs *e)
 {
     vkr_safetensors io = {0};
     float *x = NULL, *t = NULL, *l = NULL, *want = NULL;
@@ -192,7 +193,7 @@ static int run_case(vkr_gpu *gpu, vkr_dtype wdtype, dbg_state *dbg, errs *e)
         goto done;
     }
     run_args a = {.sample = x, .sample_shape = {sx->shape[0], sx->shape[1], sx->shape[2], sx->shape[3]},
-                  .repeat = 1, .timesteps = t, .labels = l, .label_dim = sl->shape[1], .want = want};
+                  .repeat = 1, .timesteps = t, .labels = l, .label_dim = sl->shape[1], .want = want, .act = act};
     rc = run_forward(gpu, CASE_DIR, wdtype, &a, dbg, e);
 done:
     vkr_st_close(&io);
@@ -426,7 +427,7 @@ int main(void)
     dbg_state dbg = {.gpu = gpu};
     CHECK_EQ_INT(vkr_st_open(&dbg.dbg, CASE_DIR "/debug.safetensors"), 0);
     errs e = {INFINITY, INFINITY};
-    int rc = run_case(gpu, VKR_F32, &dbg, &e);
+    int rc = run_case(gpu, VKR_F32, VKR_F32, &dbg, &e);
     CHECK(rc == 0, "f32 forward: %s (%d)", vkr_last_error(), rc);
     printf("unet2d f32: out.sample max_abs %.3g (tol %.3g) rel_l2 %.3g (tol %.3g); %d debug tensors, worst rel_l2 "
            "%.3g\n",
@@ -438,15 +439,22 @@ int main(void)
 
     /* again without the observer (no sync points), pipelines compiled: the warm forward time */
     e = (errs){INFINITY, INFINITY};
-    rc = run_case(gpu, VKR_F32, NULL, &e);
+    rc = run_case(gpu, VKR_F32, VKR_F32, NULL, &e);
     CHECK(rc == 0 && e.max_abs <= tol_abs && e.rel_l2 <= tol_rel, "warm f32 forward: %s (%d), max_abs %.3g", vkr_last_error(), rc, e.max_abs);
 
     /* f16 weights (f32 activations): weight rounding ~5e-4 relative per layer */
     e = (errs){INFINITY, INFINITY};
-    rc = run_case(gpu, VKR_F16, NULL, &e);
+    rc = run_case(gpu, VKR_F16, VKR_F32, NULL, &e);
     CHECK(rc == 0, "f16 forward: %s (%d)", vkr_last_error(), rc);
     printf("unet2d f16 weights: out.sample max_abs %.3g rel_l2 %.3g\n", e.max_abs, e.rel_l2);
     CHECK(e.rel_l2 < 5e-3 && e.rel_l2 > tol_rel / 10, "f16 weights: rel_l2 %.3g", e.rel_l2);
+
+    /* f16 weights and f16 activations (what a GPU would run) */
+    e = (errs){INFINITY, INFINITY};
+    rc = run_case(gpu, VKR_F16, VKR_F16, NULL, &e);
+    CHECK(rc == 0, "f16 activations: %s (%d)", vkr_last_error(), rc);
+    printf("unet2d f16 weights + activations: out.sample max_abs %.3g rel_l2 %.3g\n", e.max_abs, e.rel_l2);
+    CHECK(e.rel_l2 < 1e-2, "f16 activations: rel_l2 %.3g", e.rel_l2);
 
     test_pipeline_unet(gpu);
     test_bad_arguments(gpu);
