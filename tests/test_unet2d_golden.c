@@ -6,8 +6,8 @@
  * first raw UNet output; an f16-weights run within a looser bound; configs
  * (shipped, real AudioLDM checkpoints, diffusers defaults) parsed; unsupported
  * keys, configs that disagree with the weights and bad forward arguments
- * rejected naming the problem. The generated cases unet2d_audioldm_3level and
- * unet2d_sd_style run as golden ctests (tests/golden.cmake). */
+ * rejected naming the problem. The generated cases unet2d_audioldm_3level,
+ * unet2d_sd_style and unet2d_options run as golden ctests (tests/golden.cmake). */
 #include "gpu_test.h"
 
 #include "audio/unet2d.h"
