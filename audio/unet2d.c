@@ -466,18 +466,18 @@ static int embeddings(vkr_gpu *gpu, const vkr_unet2d *u, const vkr_tensor *times
         if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, all, &ts)) ||
             (rc = vkr_tensor_reshape(timesteps, one, &t1)) || (rc = vkr_tensor_broadcast(&t1, all, &tb)) ||
             (rc = vkr_op_copy(gpu, &tb, &ts)))
-            goto fail;
+            goto done;
         timesteps = &ts;
     }
     if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, dt, sne, &sin)) ||
         (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, dt, ene, &emb)) ||
         (rc = vkr_timestep_embedding_forward(gpu, &u->time_embedding, timesteps, &sin, &emb)) ||
         (rc = observe(u, "time_proj", &sin)) || (rc = observe(u, "time_embedding", &emb)))
-        goto fail;
+        goto done;
     if (c->class_embed == VKR_UNET2D_CLASS_NONE) {
         *temb = emb;
         emb = (vkr_tensor){0};
-        goto fail; /* done: only the cleanup below */
+        goto done;
     }
     /* class_labels in the activation dtype, {1, 1, 1, N, P} */
     const int64_t lne[VKR_DIMS] = {1, 1, 1, n, c->class_embed_dim};
@@ -485,45 +485,45 @@ static int embeddings(vkr_gpu *gpu, const vkr_unet2d *u, const vkr_tensor *times
     if (!vkr_tensor_is_contiguous(&lc)) {
         if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, dt, class_labels->ne, &lab)) ||
             (rc = vkr_op_copy(gpu, class_labels, &lab)))
-            goto fail;
+            goto done;
         lc = lab;
     }
     if ((rc = vkr_tensor_reshape(&lc, lne, &lv)))
-        goto fail;
+        goto done;
     if (lv.dtype != dt) {
         vkr_tensor conv = {0};
         if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, dt, lne, &conv)) || (rc = vkr_op_copy(gpu, &lv, &conv))) {
             vkr_tensor_free(gpu, &conv);
-            goto fail;
+            goto done;
         }
         vkr_tensor_free(gpu, &lab);
         lab = conv;
         lv = lab;
     }
     if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, dt, ene, &cls)))
-        goto fail;
+        goto done;
     if (c->class_embed == VKR_UNET2D_CLASS_SIMPLE_PROJECTION) {
         if ((rc = vkr_linear_forward(gpu, &u->class_linear_1, &lv, VKR_UNARY_IDENTITY, NULL, &cls)))
-            goto fail;
+            goto done;
     } else if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, dt, ene, &hid)) ||
                (rc = vkr_linear_forward(gpu, &u->class_linear_1, &lv, VKR_UNARY_SILU, NULL, &hid)) ||
                (rc = vkr_linear_forward(gpu, &u->class_linear_2, &hid, VKR_UNARY_IDENTITY, NULL, &cls))) {
-        goto fail;
+        goto done;
     }
     if ((rc = observe(u, "class_embedding", &cls)))
-        goto fail;
+        goto done;
     if (c->class_embeddings_concat) {
         /* emb = torch.cat([emb, class_emb], dim=-1) */
         if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, dt, tne, temb)) ||
             (rc = vkr_op_concat(gpu, &emb, &cls, VKR_DIM_W, temb)))
-            goto fail;
+            goto done;
     } else {
         if ((rc = vkr_op_add(gpu, &emb, &cls, &emb)))
-            goto fail;
+            goto done;
         *temb = emb;
         emb = (vkr_tensor){0};
     }
-fail:
+done:
     if (rc)
         vkr_tensor_free(gpu, temb);
     vkr_tensor_free(gpu, &sin);
