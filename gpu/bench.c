@@ -243,3 +243,20 @@ int vkr_bench_kernels(vkr_gpu *gpu, const vkr_bench_options *opt, FILE *out)
         }
     return VKR_OK;
 }
+
+int vkr_bench_fill_uniform(vkr_gpu *gpu, const vkr_tensor *t, uint64_t seed, float lo, float hi)
+{
+    int64_t n = vkr_tensor_nelem(t);
+    float *h = malloc((size_t)n * sizeof *h);
+    if (!h)
+        return vkr_fail(VKR_E_TEMPFAIL, "out of host memory");
+    for (int64_t i = 0; i < n; i++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        h[i] = lo + (hi - lo) * (float)((seed >> 40) * (1.0 / 16777216.0));
+    }
+    int rc = vkr_tensor_upload(gpu, t, h, VKR_F32);
+    if (!rc)
+        rc = vkr_gpu_submit_and_wait(gpu); /* the staging ring holds h's data only until then */
+    free(h);
+    return rc;
+}

@@ -22,6 +22,7 @@
 
 #include "common/dtype.h"
 #include "gpu/gpu.h"
+#include "gpu/tensor.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -74,6 +75,10 @@ typedef struct {
 } vkr_bench_result;
 
 /* Runs one case (setup, warm-up, timed runs, teardown). */
+/* Fills t with uniform values in [lo, hi) from a xorshift64 stream (seed != 0)
+ * and waits for the upload. */
+int vkr_bench_fill_uniform(vkr_gpu *gpu, const vkr_tensor *t, uint64_t seed, float lo, float hi);
+
 int vkr_bench_run_case(vkr_gpu *gpu, const vkr_bench_case *c, const vkr_bench_config *cfg,
                        const vkr_bench_options *opt, vkr_bench_result *res);
 

@@ -49,23 +49,6 @@ typedef struct {
     vkr_tensor view[4];   /* their [B, H, L, D] views */
 } attention_state;
 
-static int fill_random(vkr_gpu *gpu, const vkr_tensor *t, uint64_t seed)
-{
-    int64_t n = vkr_tensor_nelem(t);
-    float *h = malloc((size_t)n * sizeof *h);
-    if (!h)
-        return vkr_fail(VKR_E_TEMPFAIL, "out of host memory");
-    for (int64_t i = 0; i < n; i++) { /* xorshift: values in [-1, 1) */
-        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-        h[i] = (float)((seed >> 40) * (2.0 / 16777216.0) - 1.0);
-    }
-    int rc = vkr_tensor_upload(gpu, t, h, VKR_F32);
-    if (!rc)
-        rc = vkr_gpu_submit_and_wait(gpu); /* the staging ring holds h's data only until then */
-    free(h);
-    return rc;
-}
-
 static int setup(const attention_shape *s, vkr_gpu *gpu, const vkr_bench_config *cfg, void **state)
 {
     attention_state *st = calloc(1, sizeof *st);
@@ -86,7 +69,7 @@ static int setup(const attention_shape *s, vkr_gpu *gpu, const vkr_bench_config 
         if (!rc)
             rc = vkr_attention_split_heads(&tok, HEADS, &st->view[i]);
         if (!rc && i < 3)
-            rc = fill_random(gpu, &st->store[i], 1 + (uint64_t)i);
+            rc = vkr_bench_fill_uniform(gpu, &st->store[i], 1 + (uint64_t)i, -1, 1);
     }
     return rc;
 }

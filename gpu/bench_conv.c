@@ -45,23 +45,6 @@ typedef struct {
     vkr_tensor x, w, b, y;
 } conv_state;
 
-static int fill_random(vkr_gpu *gpu, const vkr_tensor *t, uint64_t seed, float lo, float hi)
-{
-    int64_t n = vkr_tensor_nelem(t);
-    float *h = malloc((size_t)n * sizeof *h);
-    if (!h)
-        return vkr_fail(VKR_E_TEMPFAIL, "out of host memory");
-    for (int64_t i = 0; i < n; i++) { /* xorshift */
-        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-        h[i] = lo + (hi - lo) * (float)((seed >> 40) * (1.0 / 16777216.0));
-    }
-    int rc = vkr_tensor_upload(gpu, t, h, VKR_F32);
-    if (!rc)
-        rc = vkr_gpu_submit_and_wait(gpu);
-    free(h);
-    return rc;
-}
-
 static int setup(int id, vkr_gpu *gpu, const vkr_bench_config *cfg, void **state)
 {
     conv_state *st = calloc(1, sizeof *st);
@@ -81,8 +64,8 @@ static int setup(int id, vkr_gpu *gpu, const vkr_bench_config *cfg, void **state
         (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, cfg->dtype, wne, &st->w)) ||
         (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, cfg->dtype, bne, &st->b)) ||
         (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, cfg->dtype, yne, &st->y)) ||
-        (rc = fill_random(gpu, &st->x, 21, -1, 1)) || (rc = fill_random(gpu, &st->w, 22, -0.05f, 0.05f)) ||
-        (rc = fill_random(gpu, &st->b, 23, -1, 1)))
+        (rc = vkr_bench_fill_uniform(gpu, &st->x, 21, -1, 1)) || (rc = vkr_bench_fill_uniform(gpu, &st->w, 22, -0.05f, 0.05f)) ||
+        (rc = vkr_bench_fill_uniform(gpu, &st->b, 23, -1, 1)))
         return rc;
     return VKR_OK;
 }

@@ -56,23 +56,6 @@ typedef struct {
     vkr_matmul_epilogue ep;
 } linear_state;
 
-static int fill_random(vkr_gpu *gpu, const vkr_tensor *t, uint64_t seed)
-{
-    int64_t n = vkr_tensor_nelem(t);
-    float *h = malloc((size_t)n * sizeof *h);
-    if (!h)
-        return vkr_fail(VKR_E_TEMPFAIL, "out of host memory");
-    for (int64_t i = 0; i < n; i++) { /* xorshift: values in [-1, 1) */
-        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-        h[i] = (float)((seed >> 40) * (2.0 / 16777216.0) - 1.0);
-    }
-    int rc = vkr_tensor_upload(gpu, t, h, VKR_F32);
-    if (!rc)
-        rc = vkr_gpu_submit_and_wait(gpu); /* the staging ring holds h's data only until then */
-    free(h);
-    return rc;
-}
-
 static int setup(const linear_shape *s, vkr_gpu *gpu, const vkr_bench_config *cfg, void **state)
 {
     linear_state *st = calloc(1, sizeof *st);
@@ -86,7 +69,7 @@ static int setup(const linear_shape *s, vkr_gpu *gpu, const vkr_bench_config *cf
     if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, cfg->dtype, xne, &st->x)) ||
         (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, cfg->dtype, wne, &st->w)) ||
         (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, cfg->dtype, yne, &st->y)) ||
-        (rc = fill_random(gpu, &st->x, 1)) || (rc = fill_random(gpu, &st->w, 2)))
+        (rc = vkr_bench_fill_uniform(gpu, &st->x, 1, -1, 1)) || (rc = vkr_bench_fill_uniform(gpu, &st->w, 2, -1, 1)))
         return rc;
     st->ep.act = s->act;
     if (s->bias) {
@@ -94,7 +77,7 @@ static int setup(const linear_shape *s, vkr_gpu *gpu, const vkr_bench_config *cf
             return rc;
         st->have_bias = 1;
         st->ep.bias = &st->bias;
-        if ((rc = fill_random(gpu, &st->bias, 3)))
+        if ((rc = vkr_bench_fill_uniform(gpu, &st->bias, 3, -1, 1)))
             return rc;
     }
     if (s->residual) {
@@ -102,7 +85,7 @@ static int setup(const linear_shape *s, vkr_gpu *gpu, const vkr_bench_config *cf
             return rc;
         st->have_res = 1;
         st->ep.residual = &st->res;
-        if ((rc = fill_random(gpu, &st->res, 4)))
+        if ((rc = vkr_bench_fill_uniform(gpu, &st->res, 4, -1, 1)))
             return rc;
     }
     return VKR_OK;

@@ -327,16 +327,18 @@ static int check_index_tensors(const char *index_path, const vkr_weights *w)
     return rc;
 }
 
-int vkr_open_component_weights(const char *model_dir, const char *component, vkr_variant variant,
-                               vkr_weights **w)
+int vkr_open_dir_weights(const char *dir, vkr_variant variant, vkr_weights **w)
 {
     *w = NULL;
-    char dir[PATH_MAX];
     vkr_weight_files f;
-    int rc = join(dir, sizeof dir, model_dir, component);
+    int rc = vkr_resolve_weights(dir, variant, &f);
+    if (rc == VKR_E_NOINPUT) {
+        /* The golden cases store one component as weights.safetensors. */
+        char golden[PATH_MAX];
+        if (join(golden, sizeof golden, dir, "weights.safetensors") == VKR_OK && is_file(golden))
+            return vkr_weights_open(w, golden);
+    }
     if (rc)
-        return rc;
-    if ((rc = vkr_resolve_weights(dir, variant, &f)))
         return rc;
     rc = vkr_weights_open_files(w, (const char *const *)f.paths, f.n_paths,
                                 f.index_path ? f.index_path : f.paths[0]);
@@ -345,6 +347,30 @@ int vkr_open_component_weights(const char *model_dir, const char *component, vkr
         *w = NULL;
     }
     vkr_weight_files_free(&f);
+    return rc;
+}
+
+int vkr_open_component_weights(const char *model_dir, const char *component, vkr_variant variant,
+                               vkr_weights **w)
+{
+    *w = NULL;
+    char dir[PATH_MAX];
+    int rc = join(dir, sizeof dir, model_dir, component);
+    if (rc)
+        return rc;
+    return vkr_open_dir_weights(dir, variant, w);
+}
+
+int vkr_open_component_dir(const char *dir, vkr_variant variant, vkr_config *cfg, vkr_weights **w)
+{
+    char path[PATH_MAX];
+    int rc;
+    *w = NULL;
+    memset(cfg, 0, sizeof *cfg);
+    if ((rc = join(path, sizeof path, dir, "config.json")) || (rc = vkr_cfg_load(cfg, path)))
+        return rc;
+    if ((rc = vkr_open_dir_weights(dir, variant, w)))
+        vkr_cfg_free(cfg);
     return rc;
 }
 

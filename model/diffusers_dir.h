@@ -56,9 +56,12 @@ typedef struct {
 int vkr_resolve_weights(const char *component_dir, vkr_variant variant, vkr_weight_files *out);
 void vkr_weight_files_free(vkr_weight_files *f);
 
-/* Resolves and opens <model_dir>/<component>'s weights. For a sharded
- * checkpoint, also checks that every tensor of the index's weight_map is
- * present. */
+/* Resolves and opens the weights of the component folder `dir` (or the golden
+ * cases' single weights.safetensors when the folder has no diffusers-named
+ * file). For a sharded checkpoint, also checks that every tensor of the
+ * index's weight_map is present. */
+int vkr_open_dir_weights(const char *dir, vkr_variant variant, vkr_weights **w);
+/* The same for <model_dir>/<component>. */
 int vkr_open_component_weights(const char *model_dir, const char *component, vkr_variant variant,
                                vkr_weights **w);
 
@@ -75,6 +78,10 @@ int vkr_cfg_load(vkr_config *cfg, const char *path);
  * what the folder has (diffusers schedulers). */
 int vkr_cfg_load_component(vkr_config *cfg, const char *model_dir, const char *component);
 void vkr_cfg_free(vkr_config *cfg);
+
+/* A component folder: `dir`/config.json into *cfg and its weights opened as by
+ * vkr_open_dir_weights. On failure both are left empty. */
+int vkr_open_component_dir(const char *dir, vkr_variant variant, vkr_config *cfg, vkr_weights **w);
 
 /* Typed getters. A key that is absent or null gives the default; a value of
  * the wrong type is VKR_E_DATA naming the key and the file. */

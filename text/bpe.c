@@ -31,6 +31,21 @@ void vkr_i32buf_free(vkr_i32buf *b)
     memset(b, 0, sizeof(*b));
 }
 
+int vkr_i32buf_finish(int rc, vkr_i32buf *b, const char *what, int32_t **ids, int *n_ids)
+{
+    *ids = NULL;
+    *n_ids = 0;
+    if (!rc && b->n > INT32_MAX)
+        rc = vkr_fail(VKR_E_DATA, "prompt too long");
+    if (rc) {
+        vkr_i32buf_free(b);
+        return vkr_fail_context(rc, "%s", what);
+    }
+    *ids = b->v;
+    *n_ids = (int)b->n;
+    return VKR_OK;
+}
+
 /* ---- string map ---- */
 
 struct vkr_strmap_slot {

@@ -24,6 +24,10 @@ typedef struct {
 
 int vkr_i32buf_push(vkr_i32buf *b, int32_t v);
 void vkr_i32buf_free(vkr_i32buf *b);
+/* Hands b's ids to the caller as (*ids, *n_ids) after an encode that returned
+ * rc: on failure (or more than INT32_MAX ids) frees b and returns the error
+ * with `what` ("CLIP tokenizer") as context. */
+int vkr_i32buf_finish(int rc, vkr_i32buf *b, const char *what, int32_t **ids, int *n_ids);
 
 /* Open-addressing string -> int32 map; keys are copied into an arena. */
 typedef struct {

@@ -115,23 +115,16 @@ fail:
 int vkr_clap_text_load_dir(vkr_gpu *gpu, const char *dir, vkr_variant variant, vkr_dtype dtype,
                            vkr_clap_text *m)
 {
-    vkr_config cfg = {0};
-    vkr_weight_files files = {0};
-    vkr_weights *w = NULL;
+    vkr_config cfg;
+    vkr_weights *w;
     vkr_clap_text_config c;
-    char path[4096];
-    int rc;
     memset(m, 0, sizeof *m);
-    if (snprintf(path, sizeof path, "%s/config.json", dir) >= (int)sizeof path)
-        return vkr_fail(VKR_E_NOINPUT, "%s: path too long", dir);
-    if ((rc = vkr_cfg_load(&cfg, path)) || (rc = vkr_clap_text_config_read(&cfg, &c)) ||
-        (rc = vkr_resolve_weights(dir, variant, &files)) ||
-        (rc = vkr_weights_open_files(&w, (const char *const *)files.paths, files.n_paths, files.index_path)) ||
-        (rc = vkr_clap_text_load(gpu, &c, w, dtype, m)))
-        goto done;
-done:
+    int rc = vkr_open_component_dir(dir, variant, &cfg, &w);
+    if (rc)
+        return rc;
+    if ((rc = vkr_clap_text_config_read(&cfg, &c)) == VKR_OK)
+        rc = vkr_clap_text_load(gpu, &c, w, dtype, m);
     vkr_weights_close(w);
-    vkr_weight_files_free(&files);
     vkr_cfg_free(&cfg);
     return rc;
 }

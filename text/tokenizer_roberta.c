@@ -246,18 +246,7 @@ static int encode(vkr_roberta_tokenizer *tok, const char *text, vkr_i32buf *ids)
 int vkr_roberta_encode(vkr_roberta_tokenizer *tok, const char *text, int32_t **ids, int *n_ids)
 {
     vkr_i32buf b = {0};
-    *ids = NULL;
-    *n_ids = 0;
-    int rc = encode(tok, text, &b);
-    if (!rc && b.n > INT32_MAX)
-        rc = vkr_fail(VKR_E_DATA, "prompt too long");
-    if (rc) {
-        vkr_i32buf_free(&b);
-        return vkr_fail_context(rc, "RoBERTa tokenizer");
-    }
-    *ids = b.v;
-    *n_ids = (int)b.n;
-    return 0;
+    return vkr_i32buf_finish(encode(tok, text, &b), &b, "RoBERTa tokenizer", ids, n_ids);
 }
 
 int vkr_roberta_tokenize(vkr_roberta_tokenizer *tok, const char *text, int max_length, int32_t *ids,

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define VAE_EPS 1e-6f /* every GroupNorm of the VAE */
 
@@ -248,31 +247,16 @@ fail:
     return rc;
 }
 
-static int file_exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 int vkr_vae_load_ex(vkr_gpu *gpu, const char *dir, vkr_dtype dtype, int parts, vkr_vae *vae)
 {
     char path[4096];
     vkr_vae_config cfg;
     vkr_weights *w = NULL;
-    vkr_weight_files files = {0};
     int rc;
     snprintf(path, sizeof path, "%s/config.json", dir);
     if ((rc = vkr_vae_config_load(path, &cfg)))
         return rc;
-    snprintf(path, sizeof path, "%s/weights.safetensors", dir);
-    if (file_exists(path)) {
-        rc = vkr_weights_open(&w, path); /* golden case layout */
-    } else {
-        if ((rc = vkr_resolve_weights(dir, VKR_VARIANT_DEFAULT, &files)))
-            return rc;
-        rc = vkr_weights_open_files(&w, (const char *const *)files.paths, files.n_paths, files.index_path);
-        vkr_weight_files_free(&files);
-    }
+    rc = vkr_open_dir_weights(dir, VKR_VARIANT_DEFAULT, &w);
     if (rc)
         return rc;
     rc = vkr_vae_load_weights(gpu, &cfg, w, dtype, parts, vae);

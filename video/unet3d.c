@@ -143,22 +143,7 @@ static int open_weights(const char *path, char *cfg_path, size_t n, vkr_weights 
     }
     unet_dir(path, dir, sizeof dir);
     snprintf(cfg_path, n, "%s/config.json", dir);
-    vkr_weight_files f = {0};
-    int rc = vkr_resolve_weights(dir, VKR_VARIANT_DEFAULT, &f);
-    if (rc == VKR_E_NOINPUT) {
-        /* the golden cases name their file weights.safetensors */
-        char wp[4200];
-        snprintf(wp, sizeof wp, "%s/weights.safetensors", dir);
-        struct stat st;
-        if (stat(wp, &st) == 0)
-            return vkr_weights_open(w, wp);
-        return rc;
-    }
-    if (rc)
-        return rc;
-    rc = vkr_weights_open_files(w, (const char *const *)f.paths, f.n_paths, f.index_path);
-    vkr_weight_files_free(&f);
-    return rc;
+    return vkr_open_dir_weights(dir, VKR_VARIANT_DEFAULT, w);
 }
 
 static int load_all(vkr_gpu *gpu, vkr_weights *w, vkr_unet3d *u)
