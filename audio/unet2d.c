@@ -258,22 +258,6 @@ int vkr_unet2d_config_load(const char *path, vkr_unet2d_config *cfg)
 
 /* ----------------------------------------------------------------- weights */
 
-static int open_weights(const char *dir, vkr_weights **w)
-{
-    char wp[4200];
-    struct stat st;
-    snprintf(wp, sizeof wp, "%s/weights.safetensors", dir); /* the golden case layout */
-    if (stat(wp, &st) == 0 && S_ISREG(st.st_mode))
-        return vkr_weights_open(w, wp);
-    vkr_weight_files f = {0};
-    int rc = vkr_resolve_weights(dir, VKR_VARIANT_DEFAULT, &f);
-    if (rc)
-        return rc;
-    rc = vkr_weights_open_files(w, (const char *const *)f.paths, f.n_paths, f.index_path);
-    vkr_weight_files_free(&f);
-    return rc;
-}
-
 static int load_conv(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dt, const char *name, int64_t out, int64_t in, int k,
                      vkr_tensor *weight, vkr_tensor *bias)
 {
@@ -355,7 +339,7 @@ static int load_all(vkr_gpu *gpu, vkr_weights *w, vkr_unet2d *u)
 
 int vkr_unet2d_load(vkr_gpu *gpu, const char *path, vkr_dtype dtype, vkr_unet2d **out)
 {
-    char dir[4096], cfg_path[4200];
+    char dir[4096];
     vkr_weights *w = NULL;
     vkr_config c = {0};
     vkr_unet2d *u = NULL;
@@ -367,8 +351,7 @@ int vkr_unet2d_load(vkr_gpu *gpu, const char *path, vkr_dtype dtype, vkr_unet2d 
         return vkr_fail(VKR_E_INTERNAL, "out of memory");
     u->dtype = dtype;
     unet_dir(path, dir, sizeof dir);
-    snprintf(cfg_path, sizeof cfg_path, "%s/config.json", dir);
-    if ((rc = vkr_cfg_load(&c, cfg_path)) || (rc = config_from(&c, &u->cfg)) || (rc = open_weights(dir, &w)) ||
+    if ((rc = vkr_open_component_dir(dir, VKR_VARIANT_DEFAULT, &c, &w)) || (rc = config_from(&c, &u->cfg)) ||
         (rc = load_all(gpu, w, u)))
         goto fail;
     *out = u;
