@@ -8,4 +8,9 @@
  * (B, T, model_in_dim)) -> out.waveform (B, L), f32 on the --device GPU. */
 int vkr_golden_run_hifigan(const vkr_golden_case *c, vkr_golden_result *r);
 
+/* pipeline_audioldm: the case folder as a diffusers AudioLDMPipeline
+ * (pipeline/audioldm.h) run with case.json "parameters" from in.latents; every
+ * out.* of PIPELINES.md (pipeline/golden_audioldm.c). */
+int vkr_golden_run_pipeline_audioldm(const vkr_golden_case *c, vkr_golden_result *r);
+
 #endif
