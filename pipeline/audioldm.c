@@ -152,6 +152,12 @@ int vkr_audioldm_get_geometry(const vkr_audioldm *p, double seconds, vkr_audiold
     return VKR_OK;
 }
 
+double vkr_audioldm_latent_frames_to_s(const vkr_audioldm *p, int64_t latent_frames)
+{
+    const double vuf = (double)p->samples_per_frame / (double)p->sampling_rate;
+    return (double)(latent_frames * vkr_vae_scale_factor(&p->vae.cfg)) * vuf;
+}
+
 void vkr_audioldm_output_free(vkr_audioldm_output *o)
 {
     if (!o)
