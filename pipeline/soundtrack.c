@@ -210,26 +210,37 @@ static int normalize_mix(const vkr_storyboard *sb, vkr_soundtrack *st)
     return VKR_OK;
 }
 
-int vkr_soundtrack_render(const vkr_storyboard *sb, const vkr_timeline *tl, const vkr_sound_generator *gen,
-                          void (*progress)(void *ctx, int done, int total), void *progress_ctx,
-                          vkr_soundtrack *out)
+int vkr_soundtrack_plan(const vkr_storyboard *sb, const vkr_timeline *tl, vkr_soundtrack *out)
 {
     memset(out, 0, sizeof *out);
-    if (!sb || !tl || !gen || !gen->generate)
-        return vkr_fail(VKR_E_USAGE, "soundtrack: missing storyboard, timeline or generator");
+    if (!sb || !tl)
+        return vkr_fail(VKR_E_USAGE, "soundtrack: missing storyboard or timeline");
     if (tl->sample_rate != sb->output.sample_rate || tl->n_samples < 0 ||
         (sb->output.channels != 1 && sb->output.channels != 2))
         return vkr_fail(VKR_E_USAGE, "soundtrack: the timeline (%d Hz) does not match the storyboard "
                         "(%d Hz, %d channels)", tl->sample_rate, sb->output.sample_rate,
                         sb->output.channels);
-    vkr_soundtrack *st = out;
-    st->rate = tl->sample_rate;
-    st->channels = sb->output.channels;
-    st->n_frames = tl->n_samples;
-    st->integrated_lufs = st->true_peak_dbtp = -INFINITY;
-    int rc = plan_stems(sb, tl, st);
+    out->rate = tl->sample_rate;
+    out->channels = sb->output.channels;
+    out->n_frames = tl->n_samples;
+    out->integrated_lufs = out->true_peak_dbtp = -INFINITY;
+    int rc = plan_stems(sb, tl, out);
     if (rc)
-        goto fail;
+        vkr_soundtrack_free(out);
+    return rc;
+}
+
+int vkr_soundtrack_render(const vkr_storyboard *sb, const vkr_timeline *tl, const vkr_sound_generator *gen,
+                          void (*progress)(void *ctx, int done, int total), void *progress_ctx,
+                          vkr_soundtrack *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!gen || !gen->generate)
+        return vkr_fail(VKR_E_USAGE, "soundtrack: no generator");
+    vkr_soundtrack *st = out;
+    int rc = vkr_soundtrack_plan(sb, tl, st);
+    if (rc)
+        return rc;
     st->mix = calloc((size_t)(st->n_frames > 0 ? st->n_frames : 1) * (size_t)st->channels, sizeof *st->mix);
     if (!st->mix) {
         rc = vkr_fail(VKR_E_INTERNAL, "soundtrack: out of memory for %lld frames", (long long)st->n_frames);

@@ -72,6 +72,12 @@ int vkr_soundtrack_render(const vkr_storyboard *sb, const vkr_timeline *tl, cons
                           vkr_soundtrack *out);
 void vkr_soundtrack_free(vkr_soundtrack *st);
 
+/* The stem list vkr_soundtrack_render will generate, in its order (ambience in
+ * shot order, cues in timeline order, music), with every field but `samples`
+ * and level_gain_db; rate, channels and n_frames set, mix NULL. For progress
+ * labels and listings; free with vkr_soundtrack_free. */
+int vkr_soundtrack_plan(const vkr_storyboard *sb, const vkr_timeline *tl, vkr_soundtrack *out);
+
 /* "sfx", "ambience" or "music". */
 const char *vkr_stem_kind_name(vkr_stem_kind k);
 

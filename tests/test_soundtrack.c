@@ -225,6 +225,22 @@ static void test_stems(void)
     CHECK_NEAR(st.true_peak_dbtp, l.true_peak_dbtp, 1e-9);
     CHECK(all_finite(&st), "mix is finite");
 
+    /* The plan lists the same stems, spans and placements without generating. */
+    vkr_soundtrack plan;
+    int calls = sy.calls;
+    rc = vkr_soundtrack_plan(&sb, &tl, &plan);
+    CHECK(rc == 0 && plan.n_stems == st.n_stems && plan.mix == NULL && plan.n_frames == st.n_frames,
+          "plan: rc %d, %d stems", rc, plan.n_stems);
+    for (int i = 0; !rc && i < plan.n_stems && i < st.n_stems; i++) {
+        const vkr_stem *p = &plan.stems[i], *q = &st.stems[i];
+        CHECK(p->kind == q->kind && !strcmp(p->id, q->id) && p->start == q->start && p->n == q->n &&
+                  p->seed == q->seed && p->fade_in == q->fade_in && p->fade_out == q->fade_out &&
+                  p->gain_db == q->gain_db && p->pan == q->pan && p->samples == NULL,
+              "plan stem %d differs from the rendered one", i);
+    }
+    CHECK_EQ_INT(sy.calls, calls);
+    vkr_soundtrack_free(&plan);
+
     /* Determinism: a second render is bit-identical. */
     vkr_soundtrack st2;
     rc = vkr_soundtrack_render(&sb, &tl, &gen, NULL, NULL, &st2);
