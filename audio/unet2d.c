@@ -456,9 +456,19 @@ static int embeddings(vkr_gpu *gpu, const vkr_unet2d *u, const vkr_tensor *times
     const int64_t ted = c->time_embed_dim;
     const int64_t sne[VKR_DIMS] = {1, 1, 1, n, c->block_out_channels[0]}, ene[VKR_DIMS] = {1, 1, 1, n, ted};
     const int64_t tne[VKR_DIMS] = {1, 1, 1, n, c->temb_channels};
-    vkr_tensor sin = {0}, emb = {0}, lab = {0}, hid = {0}, cls = {0}, lv;
+    vkr_tensor sin = {0}, emb = {0}, lab = {0}, hid = {0}, cls = {0}, ts = {0}, lv;
     int rc;
     *temb = (vkr_tensor){0};
+    if (vkr_tensor_nelem(timesteps) == 1 && n > 1) {
+        /* one timestep for the whole batch: diffusers' timesteps.expand(N) */
+        const int64_t one[VKR_DIMS] = {1, 1, 1, 1, 1}, all[VKR_DIMS] = {1, 1, 1, 1, n};
+        vkr_tensor t1, tb;
+        if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, all, &ts)) ||
+            (rc = vkr_tensor_reshape(timesteps, one, &t1)) || (rc = vkr_tensor_broadcast(&t1, all, &tb)) ||
+            (rc = vkr_op_copy(gpu, &tb, &ts)))
+            goto fail;
+        timesteps = &ts;
+    }
     if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, dt, sne, &sin)) ||
         (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, dt, ene, &emb)) ||
         (rc = vkr_timestep_embedding_forward(gpu, &u->time_embedding, timesteps, &sin, &emb)) ||
@@ -521,6 +531,7 @@ fail:
     vkr_tensor_free(gpu, &lab);
     vkr_tensor_free(gpu, &hid);
     vkr_tensor_free(gpu, &cls);
+    vkr_tensor_free(gpu, &ts);
     return rc;
 }
 
@@ -542,10 +553,11 @@ int vkr_unet2d_forward(vkr_gpu *gpu, const vkr_unet2d *u, const vkr_tensor *samp
     vkr_unet2d_skips skips = {.n = 0};
     int rc;
     *out = (vkr_tensor){0};
-    if (sample->ne[1] != c->in_channels || sample->ne[2] != 1 || vkr_tensor_nelem(timesteps) != n)
+    const int64_t nt = vkr_tensor_nelem(timesteps);
+    if (sample->ne[1] != c->in_channels || sample->ne[2] != 1 || (nt != n && nt != 1))
         return vkr_fail(VKR_E_USAGE,
                         "unet2d: sample {%lld, %lld, %lld, %lld, %lld} must be (N, in_channels %d, 1, H, W) with "
-                        "%lld timesteps (got %lld)",
+                        "%lld timesteps or 1 (got %lld)",
                         (long long)n, (long long)sample->ne[1], (long long)sample->ne[2], (long long)h, (long long)wd,
                         c->in_channels, (long long)n, (long long)vkr_tensor_nelem(timesteps));
     if (c->class_embed != VKR_UNET2D_CLASS_NONE &&

@@ -93,7 +93,8 @@ typedef int (*vkr_unet2d_observer)(void *user, const char *name, const vkr_tenso
 void vkr_unet2d_set_observer(vkr_unet2d *unet, vkr_unet2d_observer fn, void *user);
 
 /* eps/v prediction. sample (N, C, 1, H, W) (AudioLDM: H = mel time frames /
- * vae scale, W = mel bins / vae scale); timesteps an F32 tensor of N values;
+ * vae scale, W = mel bins / vae scale); timesteps an F32 tensor of N values
+ * (or 1, used for every batch element);
  * class_labels {1, 1, 1, N, P} F32 (required when the model has a class
  * embedding); encoder_hidden_states {1, 1, N, L, D} or NULL (AudioLDM: NULL).
  * *out is allocated in the activation arena with sample's shape and dtype. */

@@ -14,6 +14,13 @@ Variants:
   sd          a Stable-Diffusion-style UNet2D: no class embedding, encoder_hidden_states given
               (cross_attention_dim 12 != the block widths), use_linear_projection (2-D proj
               weights), first level with attention, freq_shift 1, batch 1, latent 9 x 6
+  options     the less common options: center_input_sample, class_embed_type projection added to temb,
+              conv kernels 5 / 1, downsample_padding 0, flip_sin_to_cos false, per-block layers_per_block,
+              mid_block_scale_factor 1.5, time_embedding_dim, batch 3, 6 x 5 latent
+  <config.json>  any UNet2D config (e.g. a real AudioLDM checkpoint's) with random weights on a
+              (2, C, 10, 16) latent: a structure check where the real weights are unavailable
+  wide        160-wide attention heads (audioldm-l-full's lowest level); 20 MB of weights: a one-off
+              check (make it under /tmp and run `vkreel golden` on it), not shipped
 
 The model is evaluated in float64; the case tolerance is 10x the float32-vs-float64 error of
 the same reference run in float32 (as the shipped cases do), rounded up to one digit.
@@ -170,8 +177,13 @@ def forward(P, cfg, sample, timestep, class_labels, ehs):
     tp = tp.to(sample.dtype)
     emb = linear(P, "time_embedding.linear_2", F.silu(linear(P, "time_embedding.linear_1", tp, c0, ted)), ted, ted)
     dbg = {"time_proj": tp, "time_embedding": emb}
-    if cfg.get("class_embed_type") == "simple_projection":
-        ce = linear(P, "class_embedding", class_labels, class_labels.shape[1], ted)
+    cet = cfg.get("class_embed_type")
+    if cet in ("simple_projection", "projection"):
+        if cet == "simple_projection":  # nn.Linear
+            ce = linear(P, "class_embedding", class_labels, class_labels.shape[1], ted)
+        else:  # TimestepEmbedding(P, ted): Linear -> SiLU -> Linear
+            ce = linear(P, "class_embedding.linear_1", class_labels, class_labels.shape[1], ted)
+            ce = linear(P, "class_embedding.linear_2", F.silu(ce), ted, ted)
         dbg["class_embedding"] = ce
         emb = torch.cat([emb, ce], -1) if cfg.get("class_embeddings_concat", False) else emb + ce
     x = 2 * sample - 1.0 if cfg.get("center_input_sample", False) else sample
@@ -188,7 +200,10 @@ def forward(P, cfg, sample, timestep, class_labels, ehs):
                 x = transformer2d(P, "%s.attentions.%d" % (pre, l), x, ehs, heads[i], g, tlp[i], lin)
             skips.append(x)
         if i < nb - 1:
-            x = conv(P, pre + ".downsamplers.0.conv", x, out_ch, 3, stride=2, padding=cfg.get("downsample_padding", 1))
+            pad = cfg.get("downsample_padding", 1)
+            if pad == 0:  # Downsample2D pads (0, 1, 0, 1) itself when padding is 0
+                x = F.pad(x, (0, 1, 0, 1))
+            x = conv(P, pre + ".downsamplers.0.conv", x, out_ch, 3, stride=2, padding=pad)
             skips.append(x)
         dbg["down_blocks.%d" % i] = x
     cl, msf = boc[-1], cfg.get("mid_block_scale_factor", 1)
@@ -268,11 +283,45 @@ VARIANTS = {
                     "embedding, encoder_hidden_states (1, 5, 12) as cross-attention context, "
                     "use_linear_projection (2-D proj_in/proj_out), upcast_attention, freq_shift 1, first level with "
                     "attention, batch 1, latent 9 x 6 (9 -> 5 -> 9)."),
+    "options": dict(
+        config={"_class_name": "UNet2DConditionModel", "_diffusers_version": "0.27.2", "attention_head_dim": [1, 2],
+                "block_out_channels": [8, 16], "center_input_sample": True, "class_embed_type": "projection",
+                "class_embeddings_concat": False, "conv_in_kernel": 5, "conv_out_kernel": 1,
+                "cross_attention_dim": [8, 16], "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+                "downsample_padding": 0, "flip_sin_to_cos": False, "in_channels": 3, "layers_per_block": [1, 2],
+                "mid_block_scale_factor": 1.5, "norm_eps": 1e-6, "norm_num_groups": 2, "out_channels": 5,
+                "projection_class_embeddings_input_dim": 6, "time_embedding_dim": 24,
+                "up_block_types": ["CrossAttnUpBlock2D", "UpBlock2D"]},
+        sample=(3, 3, 6, 5), timestep=[999.0, 0.0, 371.5], class_dim=6, ehs=None,
+        description="The less common UNet2DConditionModel options this port accepts: center_input_sample, "
+                    "class_embed_type projection added (not concatenated) to temb, conv_in_kernel 5, "
+                    "conv_out_kernel 1, downsample_padding 0 (asymmetric pad), flip_sin_to_cos false, "
+                    "layers_per_block [1, 2], mid_block_scale_factor 1.5, norm_eps 1e-6, 2 groups, "
+                    "time_embedding_dim 24, 3 -> 5 channels, batch 3 (t = 999, 0, 371.5), 6 x 5 latent "
+                    "(6 -> 3, 5 -> 2: the up block interpolates 3 -> 6 and 2 -> 5)."),
+    "wide": dict(
+        config={"_class_name": "UNet2DConditionModel", "attention_head_dim": [2, 1], "block_out_channels": [16, 160],
+                "class_embed_type": "simple_projection", "class_embeddings_concat": True,
+                "cross_attention_dim": [16, 160], "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D"],
+                "in_channels": 8, "layers_per_block": 1, "norm_num_groups": 8, "out_channels": 8,
+                "projection_class_embeddings_input_dim": 8, "up_block_types": ["CrossAttnUpBlock2D", "UpBlock2D"]},
+        sample=(1, 8, 5, 6), timestep=[250.0], class_dim=8, ehs=None,
+        description="AudioLDM configuration with 160-wide attention heads (as audioldm-l-full's 1280 channels / 8 "
+                    "heads at its lowest level): not shipped (20 MB), for a one-off check of the unfused attention."),
 }
 
 
+def variant_from_config(path):
+    """A real checkpoint's config (weights random, as the other cases) on a small odd latent: checks the
+    port's structure (names, shapes, heads, depth) where the real weights are not available."""
+    cfg = json.load(open(path))
+    c = cfg.get("class_embed_type") and cfg.get("projection_class_embeddings_input_dim") or 0
+    return dict(config=cfg, sample=(2, cfg.get("in_channels", 4), 10, 16), timestep=[601.0, 9.0], class_dim=c,
+                ehs=None, description="%s with random weights on a 10 x 16 latent (10 -> 5 -> 3 -> 2)" % path)
+
+
 def make(variant, d, seed):
-    v = VARIANTS[variant]
+    v = variant_from_config(variant) if variant.endswith(".json") else VARIANTS[variant]
     cfg = v["config"]
     gen = torch.Generator().manual_seed(seed)
     io = {"in.sample": torch.randn(*v["sample"], generator=gen).float().numpy(),
