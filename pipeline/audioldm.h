@@ -43,7 +43,7 @@ typedef struct {
     int64_t latent_channels, latent_frames, latent_bins;
     int64_t orig_len;       /* int(seconds * sampling_rate): samples returned */
 } vkr_audioldm_geometry;
-int vkr_audioldm_geometry(const vkr_audioldm *p, double seconds, vkr_audioldm_geometry *g);
+int vkr_audioldm_get_geometry(const vkr_audioldm *p, double seconds, vkr_audioldm_geometry *g);
 
 typedef struct {
     const char *prompt;
@@ -82,10 +82,42 @@ typedef struct {
     float *waveform_untrimmed;   /* B x n_untrimmed */
     int64_t n_samples;           /* orig_len */
     float *waveform;             /* B x n_samples, mono, sampling_rate Hz */
+    int64_t n_windows;           /* UNet windows per step (1: the plain pipeline) */
 } vkr_audioldm_output;
 
 int vkr_audioldm_run(vkr_gpu *gpu, const vkr_audioldm *p, const vkr_audioldm_params *prm,
                      vkr_audioldm_output *out);
 void vkr_audioldm_output_free(vkr_audioldm_output *o);
+
+/* The stages of vkr_audioldm_run, for callers that cache or test them.
+ * encode_prompt fills cfg, the token ids / masks, embed_dim and prompt_embeds
+ * from prm (prompt, negative_prompt, guidance_scale). decode turns final
+ * latents (batch, C, latent_frames, latent_bins) into mel, waveform_untrimmed
+ * and waveform (the first min(orig_len, n_untrimmed) samples), and sets
+ * sampling_rate. Both write only their own fields of out. */
+int vkr_audioldm_encode_prompt(vkr_gpu *gpu, const vkr_audioldm *p, const vkr_audioldm_params *prm,
+                               vkr_audioldm_output *out);
+int vkr_audioldm_decode(vkr_gpu *gpu, const vkr_audioldm *p, const float *latents, int64_t batch,
+                        int64_t latent_frames, int64_t orig_len, vkr_vocoder_kind vocoder, vkr_audioldm_output *out);
+
+/* Long audio. The window and its overlap in latent frames for prm's window_s
+ * and window_overlap_s (the duration arithmetic above, so a window of 10.24 s is
+ * 256 latent frames of the real model; overlap at least 1, below the window). */
+int vkr_audioldm_window_frames(const vkr_audioldm *p, const vkr_audioldm_params *prm, int64_t *window,
+                               int64_t *overlap);
+
+/* Windows of `window` latent frames covering [0, frames): starts 0, s, 2s, ...
+ * with s = window - overlap, the last one moved back to end at `frames`. weight
+ * (n_windows x window) is each window's share of its frames: a raised-cosine
+ * ramp over every overlap with a neighbour, normalised so the shares of every
+ * frame sum to 1 (1 outside overlaps). frames <= window: one window of all
+ * frames, weight 1. */
+typedef struct {
+    int64_t frames, window, n_windows;
+    int64_t *start; /* n_windows */
+    float *weight;  /* n_windows x window */
+} vkr_audioldm_windows;
+int vkr_audioldm_window_plan(int64_t frames, int64_t window, int64_t overlap, vkr_audioldm_windows *w);
+void vkr_audioldm_windows_free(vkr_audioldm_windows *w);
 
 #endif

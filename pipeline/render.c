@@ -54,6 +54,7 @@ static const char *a1111_sampler(vkr_sampler_kind k)
     case VKR_SAMPLER_DDIM: return "DDIM";
     case VKR_SAMPLER_DPMPP_2M: return "DPM++ 2M";
     case VKR_SAMPLER_EULER: return "Euler";
+    case VKR_SAMPLER_COUNT: break;
     }
     return "unknown";
 }

@@ -430,11 +430,16 @@ uint64_t vkr_storyboard_seed(uint64_t board_seed, const char *id)
 
 /* ---------------------------------------------------------------- sections */
 
+/* The board's spelling (in the order error messages list them) and the kind each names. */
 static const char *const sampler_names[] = {"ddim", "dpmpp_2m", "euler"};
+static const vkr_sampler_kind sampler_kinds[] = {VKR_SAMPLER_DDIM, VKR_SAMPLER_DPMPP_2M, VKR_SAMPLER_EULER};
 
 const char *vkr_sampler_name(vkr_sampler_kind k)
 {
-    return (unsigned)k < N_OF(sampler_names) ? sampler_names[k] : "unknown";
+    for (size_t i = 0; i < N_OF(sampler_kinds); i++)
+        if (sampler_kinds[i] == k)
+            return sampler_names[i];
+    return "unknown";
 }
 
 typedef struct {
@@ -465,7 +470,7 @@ static void read_sampler(vctx *v, const vkr_json *o, const char *key, const char
         int name;
         double steps, guidance;
         if (get_enum(v, s, "name", false, sampler_names, N_OF(sampler_names), &name))
-            out->name = (vkr_sampler_kind)name;
+            out->name = sampler_kinds[name];
         if (get_int(v, s, "steps", false, 1, 1000, false, &steps))
             out->steps = (int)steps;
         if (get_number(v, s, "guidance", false, 0, false, 50, false, &guidance))

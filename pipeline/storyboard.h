@@ -7,6 +7,8 @@
 #ifndef VKR_STORYBOARD_H
 #define VKR_STORYBOARD_H
 
+#include "sched/schedule.h" /* vkr_sampler_kind: one enum for the board and the samplers */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,8 +22,6 @@
 #define VKR_STORYBOARD_MAX_CUES 1000
 #define VKR_STORYBOARD_MAX_SUBTITLES 1000
 #define VKR_STORYBOARD_MAX_STRING 4096      /* bytes, after unescaping */
-
-typedef enum { VKR_SAMPLER_DDIM, VKR_SAMPLER_DPMPP_2M, VKR_SAMPLER_EULER } vkr_sampler_kind;
 
 typedef struct {
     vkr_sampler_kind name;
