@@ -3,7 +3,9 @@
 
 #include "common/log.h"
 #include "common/status.h"
+#include "pipeline/audioldm.h"
 #include "pipeline/render.h"
+#include "pipeline/soundtrack.h"
 #include "pipeline/storyboard.h"
 #include "pipeline/testcard.h"
 #include "pipeline/timeline.h"
@@ -275,6 +277,31 @@ static int timed_frame(void *ctx, int64_t index, uint8_t *rgb, int stride)
     return rc;
 }
 
+/* Sound track progress: one line per stem (updated per step on a terminal). */
+typedef struct {
+    progress_state *ps;
+    int done, total;
+} audio_progress;
+
+static void audio_stem(void *ctx, int done, int total)
+{
+    audio_progress *ap = ctx;
+    ap->done = done;
+    ap->total = total;
+    if (!ap->ps->tty)
+        fprintf(stderr, "audio: stem %d/%d done, %.1f s\n", done, total, elapsed(&ap->ps->start));
+}
+
+static void audio_step(void *ctx, int step, int n_steps)
+{
+    audio_progress *ap = ctx;
+    if (!ap->ps->tty)
+        return;
+    fprintf(stderr, "\raudio: stem %d/%d, step %d/%d   ", ap->done + 1, ap->total, step, n_steps);
+    fflush(stderr);
+    ap->ps->printed = true;
+}
+
 typedef struct {
     const char *video_model, *audio_model, *latents, *device;
     int width, height, frames, fps, overlap; /* 0 / -1: defaults */
@@ -298,8 +325,12 @@ static int render_model(vkr_storyboard *sb, vkr_timeline *tl, const char *out, c
     vkr_gpu *gpu = NULL;
     vkr_t2v *pipe = NULL;
     vkr_video_source *vs = NULL;
+    vkr_audioldm *audio = NULL;
+    vkr_soundtrack sound = {0};
     float *latents = NULL;
-    char *name = NULL;
+    char *name = NULL, *audio_name = NULL;
+    double audio_load_s = 0, audio_s = 0;
+    vkr_gpu_mem_stats audio_load_mem = {0}, audio_mem = {0};
     int rc;
     struct timespec t_all;
     clock_gettime(CLOCK_MONOTONIC, &t_all);
@@ -376,18 +407,58 @@ static int render_model(vkr_storyboard *sb, vkr_timeline *tl, const char *out, c
     if ((rc = vkr_video_source_create(sb, tl, &vg, &vs)))
         goto done;
 
-    /* The sound: silence until an audio model is wired in (a valid AAC track). */
-    vkr_audio_buffer silence = {.data = NULL, .n_frames = 0, .channels = sb->output.channels};
-    if (mo->audio_model)
-        vkr_info("render: --audio-model %s: the sound track is not generated yet; rendering silence",
-                 mo->audio_model);
+    /* The sound track first (vkr_render interleaves it with the picture), its
+     * model freed before the video model starts; silence without an audio model
+     * (still a valid AAC track). */
+    vkr_audio_buffer mix = {.data = NULL, .n_frames = 0, .channels = sb->output.channels};
+    if (mo->audio_model) {
+        if (!(audio_name = model_name(mo->audio_model))) {
+            rc = vkr_fail(VKR_E_INTERNAL, "out of memory");
+            goto done;
+        }
+        if (!mo->quiet)
+            fprintf(stderr, "load: %s (%s weights)\n", mo->audio_model, mo->dtype == VKR_F32 ? "f32" : "f16");
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        vkr_gpu_memory_reset_peak(gpu);
+        if ((rc = vkr_audioldm_load(gpu, mo->audio_model, mo->dtype, &audio)))
+            goto done;
+        audio_load_s = elapsed(&t0);
+        vkr_gpu_memory_stats(gpu, &audio_load_mem);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        vkr_gpu_memory_reset_peak(gpu);
+        audio_progress ap = {.ps = &ps};
+        vkr_soundtrack_audioldm sa = {.gpu = gpu, .model = audio, .vocoder = VKR_VOCODER_HIFIGAN,
+                                      .step_progress = mo->quiet ? NULL : audio_step, .step_progress_ctx = &ap};
+        vkr_sound_generator sg = vkr_soundtrack_audioldm_generator(&sa, audio_name);
+        rc = vkr_soundtrack_render(sb, tl, &sg, mo->quiet ? NULL : audio_stem, &ap, &sound);
+        if (ps.tty && ps.printed)
+            fputc('\n', stderr);
+        ps.printed = false;
+        if (rc)
+            goto done;
+        audio_s = elapsed(&t0);
+        vkr_gpu_memory_stats(gpu, &audio_mem);
+        vkr_audioldm_free(audio);
+        audio = NULL;
+        if ((rc = vkr_gpu_trim(gpu)))
+            goto done;
+        if (sound.channels != sb->output.channels || sound.rate != tl->sample_rate) {
+            rc = vkr_fail(VKR_E_INTERNAL, "sound track: %d channels at %d Hz, the clip has %d at %d Hz",
+                          sound.channels, sound.rate, sb->output.channels, tl->sample_rate);
+            goto done;
+        }
+        mix = (vkr_audio_buffer){.data = sound.mix, .n_frames = sound.n_frames, .channels = sound.channels};
+        if (!mo->quiet)
+            fprintf(stderr, "audio: %d stem%s, %.2f LUFS, true peak %.2f dBTP\n", sound.n_stems,
+                    sound.n_stems == 1 ? "" : "s", sound.integrated_lufs, sound.true_peak_dbtp);
+    }
     timed_source ts = {.inner = vkr_video_source_frames(vs)};
     vkr_render_job job = {
         .sb = sb,
         .tl = tl,
         .out_path = out,
         .video = {&ts, timed_frame},
-        .audio = vkr_audio_source_from_buffer(&silence),
+        .audio = vkr_audio_source_from_buffer(&mix),
         .model = name,
         .seed = sb->seed,
         .progress = mo->quiet ? NULL : progress,
@@ -407,6 +478,13 @@ static int render_model(vkr_storyboard *sb, vkr_timeline *tl, const char *out, c
         const double gen_s = vkr_video_source_generator_seconds(vs);
         printf("stages:\n");
         print_stage("load", load_s, "", true, load_mem.device_allocated_peak, load_mem.tensors_in_use_peak);
+        if (mo->audio_model) {
+            print_stage("audio load", audio_load_s, "", true, audio_load_mem.device_allocated_peak,
+                        audio_load_mem.tensors_in_use_peak);
+            print_stage("audio", audio_s, "", true, audio_mem.device_allocated_peak, audio_mem.tensors_in_use_peak);
+        } else {
+            printf("  %-11s %9s     silent (no audio model)\n", "audio", "-");
+        }
         for (int k = 0; k < VKR_VGEN_N_STAGES; k++) {
             const vkr_vgen_stage_stats *st = &gen.stats[k];
             char extra[96] = "";
@@ -423,6 +501,9 @@ static int render_model(vkr_storyboard *sb, vkr_timeline *tl, const char *out, c
 done:
     vkr_video_source_free(vs);
     free(latents);
+    vkr_soundtrack_free(&sound);
+    vkr_audioldm_free(audio);
+    free(audio_name);
     vkr_t2v_free(pipe);
     vkr_gpu_destroy(gpu);
     free(name);
@@ -558,10 +639,14 @@ int cmd_render(int argc, char **argv)
                 if (!sb.shots[i].seed_explicit)
                     sb.shots[i].seed = vkr_storyboard_seed(seed_override, sb.shots[i].id);
         }
+        mo.audio_model = audio_model ? audio_model : sb.audio_model;
+        if (mo.audio_model && !is_dir(mo.audio_model)) {
+            rc = vkr_fail(VKR_E_NOINPUT, "audio model directory '%s' not found", mo.audio_model);
+            goto done;
+        }
         if ((rc = vkr_timeline_build(&sb, &tl)))
             goto done;
         mo.video_model = model;
-        mo.audio_model = audio_model ? audio_model : sb.audio_model;
         mo.latents = latents;
         mo.device = device;
         mo.quiet = quiet;

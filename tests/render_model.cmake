@@ -70,3 +70,36 @@ add_test(NAME render_model_bad_size
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 set_tests_properties(render_model_bad_size PROPERTIES
                      PASS_REGULAR_EXPRESSION "multiples of 8" FAIL_REGULAR_EXPRESSION "expect_exit:")
+
+# With the sound track: the tiny AudioLDM (tests/golden/pipeline_audioldm)
+# renders the shot's ambience and a cue (DPM-Solver++ on the video side), then
+# verify; ffmpeg's volumedetect proves the AAC track is not silence.
+add_test(NAME render_model_with_sound
+         COMMAND $<TARGET_FILE:vkreel> render tests/render_model/with-sound.json
+                 -o ${VKR_RMODEL_OUT}/sound.mp4 ${VKR_RMODEL_ARGS}
+                 --audio-model tests/golden/pipeline_audioldm
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(render_model_with_sound PROPERTIES FIXTURES_SETUP model_sound_mp4
+                     PASS_REGULAR_EXPRESSION "audio: 2 stems, -18.00 LUFS"
+                     FAIL_REGULAR_EXPRESSION "vkreel render:")
+add_test(NAME verify_model_with_sound
+         COMMAND $<TARGET_FILE:vkreel> verify ${VKR_RMODEL_OUT}/sound.mp4
+                 --storyboard tests/render_model/with-sound.json
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(verify_model_with_sound PROPERTIES FIXTURES_REQUIRED model_sound_mp4)
+if(VKR_FFMPEG)
+    add_test(NAME render_model_sound_not_silent
+             COMMAND ${VKR_FFMPEG} -nostdin -v info -i ${VKR_RMODEL_OUT}/sound.mp4 -af volumedetect
+                     -f null -)
+    # max_volume above -30 dB (the silent track of a model render without an
+    # audio model reads -91 dB).
+    set_tests_properties(render_model_sound_not_silent PROPERTIES FIXTURES_REQUIRED model_sound_mp4
+                         PASS_REGULAR_EXPRESSION "max_volume: -([0-9]|[12][0-9])\\.[0-9] dB")
+endif()
+add_test(NAME render_model_missing_audio_dir
+         COMMAND ${VKR_RMODEL_EXPECT} 66 $<TARGET_FILE:vkreel> render tests/render_model/two-shots.json
+                 -o ${VKR_RMODEL_OUT}/x.mp4 ${VKR_RMODEL_ARGS} --audio-model tests/render_model/absent
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(render_model_missing_audio_dir PROPERTIES
+                     PASS_REGULAR_EXPRESSION "audio model directory 'tests/render_model/absent' not found"
+                     FAIL_REGULAR_EXPRESSION "expect_exit:")
