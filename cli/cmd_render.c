@@ -362,6 +362,7 @@ static int render_model(vkr_storyboard *sb, vkr_timeline *tl, const char *out, c
         .height = mo->height > 0 ? mo->height : vkr_t2v_default_size(pipe),
         .frames = mo->frames > 0 ? mo->frames : 16,
         .fps = mo->fps > 0 ? mo->fps : 8,
+        .decode_frames = 4, /* bounds the VAE's activations; same frames (docs/render.md) */
         .progress = mo->quiet ? NULL : gen_progress,
         .progress_ctx = &ps,
     };

@@ -324,19 +324,42 @@ int vkr_t2v_run(vkr_gpu *gpu, const vkr_t2v *p, const vkr_t2v_params *prm, vkr_t
     const float inv_scale = (float)(1.0 / p->vae.cfg.scaling_factor);
     for (size_t k = 0; k < n; k++)
         x[k] = x[k] * inv_scale;
-    const int64_t zne[VKR_DIMS] = {B, C, F, h, w};
-    if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, zne, &z)) ||
-        (rc = vkr_tensor_upload(gpu, &z, x, VKR_F32)) || (rc = vkr_vae_decode(gpu, &p->vae, &z, &video)))
-        goto done;
-    memcpy(out->video_shape, video.ne, sizeof out->video_shape);
-    const int64_t oc = video.ne[1], H = video.ne[3], W = video.ne[4];
-    const size_t nv = (size_t)vkr_tensor_nelem(&video);
-    if (!(out->decoded = malloc(nv * sizeof(float))) || !(out->frames = malloc(nv * sizeof(float)))) {
-        rc = vkr_fail(VKR_E_INTERNAL, "out of memory");
-        goto done;
+    /* The VAE decodes every frame on its own (frames are folded into its batch),
+     * so chunks of frames give the same result with less device memory. */
+    const int64_t fc = prm->decode_frames > 0 && prm->decode_frames < F ? prm->decode_frames : F;
+    int64_t oc = 0, H = 0, W = 0;
+    for (int64_t f0 = 0; f0 < F; f0 += fc) {
+        const int64_t nf = F - f0 < fc ? F - f0 : fc;
+        const int64_t zne[VKR_DIMS] = {B, C, nf, h, w};
+        const float *zsrc = x;
+        if (nf != F) { /* gather (B, C, nf, h, w) from (B, C, F, h, w) into eps (free by now) */
+            for (int64_t bc = 0; bc < B * C; bc++)
+                memcpy(eps + (size_t)(bc * nf * h * w), x + (size_t)((bc * F + f0) * h * w),
+                       (size_t)(nf * h * w) * sizeof *eps);
+            zsrc = eps;
+        }
+        if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, zne, &z)) ||
+            (rc = vkr_tensor_upload(gpu, &z, zsrc, VKR_F32)) || (rc = vkr_vae_decode(gpu, &p->vae, &z, &video)))
+            goto done;
+        vkr_tensor_free(gpu, &z);
+        if (f0 == 0) {
+            oc = video.ne[1], H = video.ne[3], W = video.ne[4];
+            const int64_t vs[5] = {B, oc, F, H, W};
+            memcpy(out->video_shape, vs, sizeof vs);
+            const size_t nv = (size_t)(B * oc * F * H * W);
+            if (!(out->decoded = malloc(nv * sizeof(float))) || !(out->frames = malloc(nv * sizeof(float)))) {
+                rc = vkr_fail(VKR_E_INTERNAL, "out of memory");
+                goto done;
+            }
+        }
+        /* Downloaded into `frames` as scratch, then placed frame by frame. */
+        if ((rc = vkr_tensor_download(gpu, &video, out->frames, VKR_F32)))
+            goto done;
+        vkr_tensor_free(gpu, &video);
+        for (int64_t bc = 0; bc < B * oc; bc++)
+            memcpy(out->decoded + (size_t)((bc * F + f0) * H * W), out->frames + (size_t)(bc * nf * H * W),
+                   (size_t)(nf * H * W) * sizeof(float));
     }
-    if ((rc = vkr_tensor_download(gpu, &video, out->decoded, VKR_F32)))
-        goto done;
     /* frames[b, f, y, x, c] = clamp(decoded[b, c, f, y, x] / 2 + 0.5, 0, 1) */
     for (int64_t b = 0; b < B; b++)
         for (int64_t c = 0; c < oc; c++)

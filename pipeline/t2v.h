@@ -89,6 +89,9 @@ typedef struct {
     /* 1: do not keep latents_after_step (only the final latents are stored, in
      * latents_after_step[num_steps - 1]); saves host memory in long renders. */
     int final_latents_only;
+    /* Frames per VAE decode call (0: all at once). The VAE decodes frames
+     * independently, so the result is the same; the device memory is not. */
+    int decode_frames;
 } vkr_t2v_params;
 
 vkr_t2v_params vkr_t2v_default_params(void); /* 16 frames, 256x256, 50 steps, w 9.0, batch 1 */

@@ -177,6 +177,7 @@ static int generate(void *ctx, const vkr_video_request *req, uint8_t **rgb_out, 
         prm.progress = t2v_progress;
         prm.progress_ctx = g;
         prm.final_latents_only = 1;
+        prm.decode_frames = o->decode_frames;
         g->where = (vkr_vgen_progress){.shot = req->shot, .window = k, .n_windows = n_windows};
         rc = vkr_t2v_run(g->gpu, g->pipe, &prm, &out);
         switch_stage(g, -1);

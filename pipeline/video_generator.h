@@ -90,6 +90,7 @@ typedef struct {
     int frames;        /* F: frames per window (>= 2 when a shot needs several windows) */
     int overlap;       /* O: frames shared by consecutive windows, 0 <= O < F */
     int fps;           /* frame rate the model's motion is taken to have */
+    int decode_frames; /* frames per VAE decode call (0: the whole window) */
     /* Injected initial latents (1, C, F, h, w) for window 0 of every request
      * (--latents; the caller makes sure only one window is needed). NULL: Philox. */
     const float *latents;

@@ -277,7 +277,8 @@ static void test_golden_frames(vkr_gpu *gpu, vkr_t2v *pipe)
         goto done;
 
     vkr_t2v_generator g;
-    vkr_t2v_generator_options o = {.width = 64, .height = 64, .frames = 4, .overlap = 1, .fps = 8, .latents = lat};
+    vkr_t2v_generator_options o = {.width = 64, .height = 64, .frames = 4, .overlap = 1, .fps = 8, .latents = lat,
+                                 .decode_frames = 3 /* chunks of 3 + 1 frames */};
     CHECK_EQ_INT(vkr_t2v_generator_init(&g, gpu, pipe, &o), VKR_OK);
     vkr_video_generator vg = vkr_t2v_generator_as_generator(&g);
     CHECK_EQ_INT(tl.n_frames, 4);
@@ -333,27 +334,25 @@ static void test_windows(vkr_gpu *gpu, vkr_t2v *pipe)
     vkr_video_generator vg = vkr_t2v_generator_as_generator(&g);
     vkr_video_request req = {.prompt = "an otter on a plane using wifi", .negative_prompt = "blurry", .seed = 77,
                              .sampler = "ddim", .steps = 2, .guidance = 9.0, .n_frames = 7, .shot = 0};
-    uint8_t *a = NULL, *b = NULL, *c = NULL, *d = NULL;
-    int na = 0, nb = 0, nc = 0, nd = 0;
+    uint8_t *a = NULL, *c = NULL, *d = NULL;
+    int na = 0, nc = 0, nd = 0;
     int rc = vg.generate(vg.ctx, &req, &a, &na);
     CHECK(rc == VKR_OK, "generate: %s", vkr_last_error());
     /* 7 frames: 2 windows of 4 overlapping by 1 -> 4 + 3. */
     CHECK_EQ_INT(na, 7);
     CHECK_EQ_INT(g.stats[VKR_VGEN_DENOISE].count, 4);
     CHECK_EQ_INT(g.stats[VKR_VGEN_DECODE].count, 2);
-    rc = vg.generate(vg.ctx, &req, &b, &nb);
-    CHECK(rc == VKR_OK && nb == na && memcmp(a, b, (size_t)na * 64 * 64 * 3) == 0,
-          "same seed, different frames");
     req.seed = 78;
     rc = vg.generate(vg.ctx, &req, &c, &nc);
     CHECK(rc == VKR_OK && nc == na && memcmp(a, c, (size_t)na * 64 * 64 * 3) != 0,
           "another seed gave the same frames");
-    /* One window only: the first 4 frames are window 0, whatever comes after. */
+    /* Same seed again, one window only: the first 4 frames of the first run
+     * (determinism, and window 0 does not depend on what follows). */
     req.seed = 77;
     req.n_frames = 4;
     rc = vg.generate(vg.ctx, &req, &d, &nd);
     CHECK(rc == VKR_OK && nd == 4 && memcmp(a, d, 4 * 64 * 64 * 3) == 0,
-          "window 0 depends on whether a window 1 follows");
+          "same seed, different window 0 frames");
     /* The euler sampler override runs too (another schedule from the same file). */
     req.sampler = "euler";
     uint8_t *e = NULL;
@@ -373,7 +372,7 @@ static void test_windows(vkr_gpu *gpu, vkr_t2v *pipe)
                frame_mad(a + 5 * 64 * 64 * 3, a + 6 * 64 * 64 * 3),
                frame_mad(a + 3 * 64 * 64 * 3, c + 4 * 64 * 64 * 3));
     }
-    free(a), free(b), free(c), free(d), free(e), free(f);
+    free(a), free(c), free(d), free(e), free(f);
 }
 
 int main(void)
