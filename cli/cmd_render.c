@@ -72,8 +72,8 @@ static void usage(FILE *out)
             "  -h, --help            show this help\n\n"
             "Progress goes to stderr: one updating line with the shot, window, step,\n"
             "percentage and ETA on a terminal, otherwise plain lines. At the end the wall\n"
-            "time and peak device memory of each stage (load, text, diffusion, vae decode,\n"
-            "compose, encode) are printed.\n\n"
+            "time and peak device memory of each stage (load, audio, text, diffusion, vae\n"
+            "decode, compose, encode) are printed. docs/render.md has every rule.\n\n"
             "Exit status: 0 ok, 64 usage error, 65 invalid storyboard, 66 missing storyboard\n"
             "or model, 73 cannot write the output, 75 no usable GPU.\n");
 }
