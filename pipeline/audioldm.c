@@ -18,17 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The UNet2D lands on its own branch; until it is in the tree the pipeline
- * loads and runs every other stage and vkr_audioldm_run says what is missing. */
-#if defined(__has_include)
-#if __has_include("audio/unet2d.c")
-#define VKR_AUDIOLDM_HAVE_UNET 1
-#endif
-#endif
-#ifndef VKR_AUDIOLDM_HAVE_UNET
-#define VKR_AUDIOLDM_HAVE_UNET 0
-#endif
-
 struct vkr_audioldm {
     vkr_roberta_tokenizer *tok;
     vkr_clap_text text;
@@ -64,11 +53,9 @@ int vkr_audioldm_load(vkr_gpu *gpu, const char *dir, vkr_dtype dtype, vkr_audiol
     if ((rc = vkr_clap_text_load_dir(gpu, path, VKR_VARIANT_DEFAULT, dtype, &p->text)))
         goto fail;
     p->has_text = 1;
-#if VKR_AUDIOLDM_HAVE_UNET
     snprintf(path, sizeof path, "%s/unet", dir);
     if ((rc = vkr_unet2d_load(gpu, path, dtype, &p->unet)))
         goto fail;
-#endif
     snprintf(path, sizeof path, "%s/vae", dir);
     if ((rc = vkr_vae_load_ex(gpu, path, dtype, VKR_VAE_LOAD_DECODER, &p->vae)))
         goto fail;
@@ -97,7 +84,6 @@ int vkr_audioldm_load(vkr_gpu *gpu, const char *dir, vkr_dtype dtype, vkr_audiol
                       p->vae.cfg.in_channels, p->vae.cfg.out_channels);
         goto fail;
     }
-#if VKR_AUDIOLDM_HAVE_UNET
     if (vkr_unet2d_in_channels(p->unet) != p->vae.cfg.latent_channels ||
         vkr_unet2d_out_channels(p->unet) != p->vae.cfg.latent_channels) {
         rc = vkr_fail(VKR_E_DATA, "%s: unet in/out channels %d/%d != vae latent_channels %d", dir,
@@ -110,7 +96,6 @@ int vkr_audioldm_load(vkr_gpu *gpu, const char *dir, vkr_dtype dtype, vkr_audiol
                       vkr_unet2d_class_embed_dim(p->unet), p->text.config.projection_dim);
         goto fail;
     }
-#endif
     *out = p;
     return VKR_OK;
 fail:
@@ -125,9 +110,7 @@ void vkr_audioldm_free(vkr_audioldm *p)
     vkr_roberta_tokenizer_free(p->tok);
     if (p->has_text)
         vkr_clap_text_free(&p->text);
-#if VKR_AUDIOLDM_HAVE_UNET
     vkr_unet2d_free(p->unet);
-#endif
     if (p->has_vae)
         vkr_vae_free(&p->vae);
     if (p->has_vocoder)
@@ -167,6 +150,12 @@ int vkr_audioldm_get_geometry(const vkr_audioldm *p, double seconds, vkr_audiold
     g->latent_bins = p->mel_bins / vsf;
     g->orig_len = (int64_t)(seconds * (double)p->sampling_rate);
     return VKR_OK;
+}
+
+double vkr_audioldm_latent_frames_to_s(const vkr_audioldm *p, int64_t latent_frames)
+{
+    const double vuf = (double)p->samples_per_frame / (double)p->sampling_rate;
+    return (double)(latent_frames * vkr_vae_scale_factor(&p->vae.cfg)) * vuf;
 }
 
 void vkr_audioldm_output_free(vkr_audioldm_output *o)
@@ -445,7 +434,6 @@ done:
 
 /* ---- denoising ---- */
 
-#if VKR_AUDIOLDM_HAVE_UNET
 /* Guided noise prediction on latent frames [t0, t0 + Tw) of x_in (B, C, T, M):
  * the UNet on [x; x] (cfg) with class labels [emb_u x B; emb_c x B], then CFG. */
 typedef struct {
@@ -473,7 +461,6 @@ static int guided_eps(vkr_gpu *gpu, const vkr_audioldm *p, unet_buffers *u, cons
         memcpy(eps, u->eps2, nw * sizeof(float));
     return VKR_OK;
 }
-#endif
 
 int vkr_audioldm_run(vkr_gpu *gpu, const vkr_audioldm *p, const vkr_audioldm_params *prm, vkr_audioldm_output *out)
 {
@@ -484,10 +471,6 @@ int vkr_audioldm_run(vkr_gpu *gpu, const vkr_audioldm *p, const vkr_audioldm_par
         return vkr_fail(VKR_E_USAGE, "audioldm: batch and num_inference_steps must be >= 1");
     if (prm->vocoder == VKR_VOCODER_HIFIGAN && !p->has_vocoder)
         return vkr_fail(VKR_E_USAGE, "audioldm: the model has no vocoder/ folder; use the Griffin-Lim vocoder");
-#if !VKR_AUDIOLDM_HAVE_UNET
-    (void)gpu;
-    return vkr_fail(VKR_E_INTERNAL, "audioldm: this build has no UNet2D (audio/unet2d.c)");
-#else
     vkr_audioldm_geometry g;
     vkr_audioldm_windows win = {0};
     vkr_sampler s = {0};
@@ -597,5 +580,4 @@ done:
     if (rc)
         vkr_audioldm_output_free(out);
     return rc;
-#endif
 }

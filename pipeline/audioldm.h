@@ -44,6 +44,9 @@ typedef struct {
     int64_t orig_len;       /* int(seconds * sampling_rate): samples returned */
 } vkr_audioldm_geometry;
 int vkr_audioldm_get_geometry(const vkr_audioldm *p, double seconds, vkr_audioldm_geometry *g);
+/* frames * vae_scale_factor * vocoder_upsample_factor, evaluated as diffusers
+ * evaluates its default length (unet.sample_size * vsf * vuf). */
+double vkr_audioldm_latent_frames_to_s(const vkr_audioldm *p, int64_t latent_frames);
 
 typedef struct {
     const char *prompt;

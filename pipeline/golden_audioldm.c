@@ -77,14 +77,11 @@ int vkr_golden_run_pipeline_audioldm(const vkr_golden_case *c, vkr_golden_result
     prm.prompt = v->valuestring;
     v = param(pj, "negative_prompt");
     prm.negative_prompt = cJSON_IsString(v) ? v->valuestring : NULL;
-    v = param(pj, "audio_length_in_s");
-    if (!cJSON_IsNumber(v)) {
-        /* diffusers' default is unet.sample_size * vocoder_upsample_factor; the
-         * shipped cases always state it */
+    const cJSON *len_j = param(pj, "audio_length_in_s");
+    if (len_j && !cJSON_IsNull(len_j) && !cJSON_IsNumber(len_j)) {
         rc = vkr_fail(VKR_E_DATA, "%s: case.json parameters.audio_length_in_s must be a number", c->dir);
         goto done;
     }
-    prm.audio_length_in_s = v->valuedouble;
     int per_prompt = 1;
     if ((rc = param_int(c, pj, "num_inference_steps", 10, &prm.num_inference_steps)) ||
         (rc = param_int(c, pj, "num_waveforms_per_prompt", 1, &per_prompt)))
@@ -109,6 +106,10 @@ int vkr_golden_run_pipeline_audioldm(const vkr_golden_case *c, vkr_golden_result
     if ((rc = vkr_gpu_create(&(vkr_gpu_options){.device = c->device}, &gpu)) ||
         (rc = vkr_audioldm_load(gpu, c->dir, VKR_F32, &p)))
         goto done;
+    /* None: diffusers takes unet.sample_size * vae_scale_factor * vocoder_upsample_factor,
+     * the latents' length here */
+    prm.audio_length_in_s = cJSON_IsNumber(len_j) ? len_j->valuedouble
+                                                  : vkr_audioldm_latent_frames_to_s(p, lat.shape[2]);
     vkr_audioldm_geometry g;
     if ((rc = vkr_audioldm_get_geometry(p, prm.audio_length_in_s, &g)))
         goto done;
@@ -131,9 +132,17 @@ int vkr_golden_run_pipeline_audioldm(const vkr_golden_case *c, vkr_golden_result
                   (rc = add_copy_i64(r, "out.attention_mask_uncond", 2, ushape, o.attention_mask_uncond,
                                      (size_t)o.uncond_len))))
         goto done;
-    const int64_t np = o.cfg ? 2 : 1;
-    const int64_t pe_shape[2] = {np, o.embed_dim};
-    if ((rc = add_copy_f32(r, "out.prompt_embeds", 2, pe_shape, o.prompt_embeds, (size_t)(np * o.embed_dim))))
+    /* prompt_embeds as the UNet's class_labels: [uncond x B; cond x B] */
+    const int64_t np = o.cfg ? 2 : 1, P = o.embed_dim;
+    const int64_t pe_shape[2] = {np * B, P};
+    float *pe = malloc((size_t)(np * B * P) * sizeof *pe);
+    if (!pe) {
+        rc = vkr_fail(VKR_E_INTERNAL, "out of memory");
+        goto done;
+    }
+    for (int64_t row = 0; row < np * B; row++)
+        memcpy(pe + row * P, o.prompt_embeds + (row / B) * P, (size_t)P * sizeof *pe);
+    if ((rc = vkr_golden_add_f32(&r->got, "out.prompt_embeds", 2, pe_shape, pe)))
         goto done;
     const int64_t nsteps = o.num_steps;
     if ((rc = add_copy_i64(r, "out.timesteps", 1, &nsteps, o.timesteps, (size_t)nsteps)))

@@ -86,8 +86,9 @@ const char *vkr_stem_kind_name(vkr_stem_kind k);
  * generate(prompt, negative, seed, sampler, rate, n):
  *   - initial latents: vkr_noise_normal(seed, VKR_SOUNDTRACK_NOISE_STREAM, 0, ...)
  *     over the (1, C, T, M) latent of the pipeline's geometry (row-major);
- *   - length: m = max(ceil(n * 16000 / rate), 160) samples at the model's 16 kHz
- *     (audio_length_in_s = (m + 1/2) / 16000, so int() gives exactly m), resampled
+ *   - length: m = ceil(n * 16000 / rate) samples at the model's 16 kHz, at least
+ *     one latent frame (640 samples = 40 ms for AudioLDM), asked for as
+ *     audio_length_in_s = (m + 1/2) / 16000 (so int() gives exactly m), resampled
  *     to `rate` (audio/resample.h) and cut to exactly n samples;
  *   - sampler: NULL runs the model's own scheduler_config.json with
  *     VKR_SOUNDTRACK_AUDIOLDM_STEPS steps at guidance VKR_SOUNDTRACK_AUDIOLDM_GUIDANCE.

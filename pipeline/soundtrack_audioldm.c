@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The length asking the pipeline for m samples: int(seconds * rate) == m exactly. */
+static double seconds_for(int64_t m, int rate) { return ((double)m + 0.5) / rate; }
+
 static int audioldm_generate(void *ctx, const char *prompt, const char *negative_prompt, uint64_t seed,
                              const vkr_sampler_cfg *sampler, int rate, int64_t n, float **out)
 {
@@ -25,21 +28,39 @@ static int audioldm_generate(void *ctx, const char *prompt, const char *negative
     if (model_rate <= 0)
         return vkr_fail(VKR_E_DATA, "audioldm generator: the model has no sampling rate");
 
-    /* The fewest model-rate samples that resample to at least n; at least one
-     * 10 ms mel frame (the pipeline's shortest length). */
+    /* The fewest model-rate samples that resample to at least n ... */
     int64_t m = (n * model_rate + rate - 1) / rate;
-    if (m < model_rate / 100)
-        m = model_rate / 100;
     while (vkr_resample_length(m, model_rate, rate) < n)
         m++;
-    const double seconds = ((double)m + 0.5) / model_rate; /* int(seconds * rate) == m exactly */
+    /* ... and at least one latent frame (AudioLDM: 4 mel frames of 10 ms), the
+     * pipeline's shortest length: the smallest m it accepts, by bisection. */
+    vkr_audioldm_geometry g;
+    int rc = vkr_audioldm_get_geometry(a->model, seconds_for(m, model_rate), &g);
+    if (rc == VKR_E_USAGE) {
+        int64_t lo = m, hi = m;
+        do {
+            lo = hi;
+            hi *= 2;
+            if (hi > (int64_t)model_rate * 60)
+                return vkr_fail(VKR_E_DATA, "audioldm generator: no usable length near %lld samples", (long long)m);
+        } while (vkr_audioldm_get_geometry(a->model, seconds_for(hi, model_rate), &g) == VKR_E_USAGE);
+        while (hi - lo > 1) { /* geometry fails at lo, works at hi */
+            int64_t mid = lo + (hi - lo) / 2;
+            if (vkr_audioldm_get_geometry(a->model, seconds_for(mid, model_rate), &g) == VKR_E_USAGE)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        m = hi;
+        vkr_clear_error();
+        rc = vkr_audioldm_get_geometry(a->model, seconds_for(m, model_rate), &g);
+    }
+    const double seconds = seconds_for(m, model_rate);
 
     vkr_sched_config sched = {0};
     vkr_audioldm_output res = {0};
     float *latents = NULL, *wav = NULL;
     int64_t wav_n = 0;
-    vkr_audioldm_geometry g;
-    int rc = vkr_audioldm_get_geometry(a->model, seconds, &g);
     if (rc)
         goto fail;
     if (g.orig_len != m) {
