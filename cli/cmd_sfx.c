@@ -306,7 +306,7 @@ static int prompt_mode(const sfx_opts *o)
     vkr_loudness l;
     if ((rc = vkr_loudness_measure(wav, n, 1, o->rate, &l)))
         goto done;
-    char comment[8192], desc[256];
+    char comment[8192], desc[1024]; /* name is up to 255 bytes: room for it (Release -Werror=format-truncation) */
     snprintf(comment, sizeof comment,
              "prompt: %s; negative prompt: %s; seed: %llu; model: %s; sampler: %s; steps: %d; guidance: %g; "
              "vocoder: %s; peak-normalised to %g dBTP",
