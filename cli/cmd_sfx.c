@@ -251,6 +251,11 @@ static int parse_args(int argc, char **argv, sfx_opts *o)
             return cli_usage("sfx", "prompt mode needs -d SECONDS and -o OUT.wav (or --stems DIR with a storyboard)");
         if (!o->arg[0])
             return cli_usage("sfx", "empty prompt");
+        size_t len = strlen(o->arg);
+        struct stat st;
+        if (len > 5 && strcmp(o->arg + len - 5, ".json") == 0 && stat(o->arg, &st) == 0 && S_ISREG(st.st_mode))
+            return cli_usage("sfx", "'%s' is a file, not a prompt: render a storyboard's sounds with --stems DIR",
+                             o->arg);
     }
     return VKR_OK;
 }
@@ -306,7 +311,7 @@ static int prompt_mode(const sfx_opts *o)
     vkr_loudness l;
     if ((rc = vkr_loudness_measure(wav, n, 1, o->rate, &l)))
         goto done;
-    char comment[8192], desc[1024]; /* name is up to 255 bytes: room for it (Release -Werror=format-truncation) */
+    char comment[8192], desc[1024]; /* the writer cuts bext to 256 bytes */
     snprintf(comment, sizeof comment,
              "prompt: %s; negative prompt: %s; seed: %llu; model: %s; sampler: %s; steps: %d; guidance: %g; "
              "vocoder: %s; peak-normalised to %g dBTP",
@@ -331,7 +336,7 @@ done:
 static int write_stem(const char *dir, const vkr_soundtrack *st, const vkr_stem *s, const char *model,
                       const vkr_storyboard *sb, vkr_wav_format fmt, bool quiet)
 {
-    char path[4096], comment[8192], desc[256];
+    char path[4096], comment[8192], desc[1024]; /* the writer cuts bext to 256 bytes */
     if (s->kind == VKR_STEM_MUSIC)
         snprintf(path, sizeof path, "%s/music.wav", dir);
     else

@@ -28,7 +28,9 @@
 
 #include <stdint.h>
 
-/* Renders `n` mono samples at `rate` Hz for a prompt; *out is malloc'd. */
+/* Renders `n` mono samples at `rate` Hz for a prompt into a malloc'd *out (of
+ * at least n samples; the first n are the sound). negative_prompt NULL: none;
+ * sampler NULL: the generator's defaults. Must be deterministic in its inputs. */
 typedef struct {
     void *ctx;
     int (*generate)(void *ctx, const char *prompt, const char *negative_prompt, uint64_t seed,

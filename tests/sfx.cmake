@@ -92,6 +92,10 @@ add_test(NAME sfx_stems_with_seed
          COMMAND ${VKR_SFX_EXPECT} 64 $<TARGET_FILE:vkreel> sfx tests/sfx/board.json --stems ${VKR_SFX_OUT}/none --seed 3
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 set_tests_properties(sfx_stems_with_seed PROPERTIES PASS_REGULAR_EXPRESSION "--seed is for prompt mode")
+add_test(NAME sfx_board_as_prompt
+         COMMAND ${VKR_SFX_EXPECT} 64 $<TARGET_FILE:vkreel> sfx tests/sfx/board.json -d 1 -o x.wav
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(sfx_board_as_prompt PROPERTIES PASS_REGULAR_EXPRESSION "with --stems DIR")
 add_test(NAME sfx_output_dir_missing
          COMMAND ${VKR_SFX_EXPECT} 73 $<TARGET_FILE:vkreel> sfx "x" -d 0.1 -o ${VKR_SFX_OUT}/no/such/dir/x.wav
                  --audio-model ${VKR_SFX_MODEL})
