@@ -62,6 +62,10 @@ typedef struct {
 } vkr_gpu_mem_stats;
 void vkr_gpu_memory_stats(const vkr_gpu *gpu, vkr_gpu_mem_stats *st);
 
+/* Restarts both peaks at the current values, so that the next
+ * vkr_gpu_memory_stats() reports the peak of one phase (per-stage reports). */
+void vkr_gpu_memory_reset_peak(vkr_gpu *gpu);
+
 /* Releases activation blocks that are completely free (after a phase ends). */
 int vkr_gpu_trim(vkr_gpu *gpu);
 

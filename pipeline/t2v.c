@@ -2,6 +2,7 @@
 #include "pipeline/t2v.h"
 
 #include "common/status.h"
+#include "model/diffusers_dir.h"
 #include "sched/cfg.h"
 #include "sched/sampler.h"
 #include "text/clip_text.h"
@@ -9,6 +10,7 @@
 #include "vae/autoencoder_kl.h"
 #include "video/unet3d.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,8 @@ struct vkr_t2v {
     int has_vae;
     vkr_sched_config sched;
     int has_sched;
+    char *dir;
+    int sample_size; /* unet.config.sample_size (latent pixels) */
 };
 
 int vkr_t2v_load(vkr_gpu *gpu, const char *dir, vkr_dtype dtype, vkr_t2v **out)
@@ -50,6 +54,23 @@ int vkr_t2v_load(vkr_gpu *gpu, const char *dir, vkr_dtype dtype, vkr_t2v **out)
     if ((rc = vkr_sched_config_load(&p->sched, path, -1)))
         goto fail;
     p->has_sched = 1;
+    /* sample_size is read here, not by the UNet, because only the pipeline's
+     * default frame size uses it. */
+    vkr_config ucfg = {0};
+    if ((rc = vkr_cfg_load_component(&ucfg, dir, "unet")))
+        goto fail;
+    rc = vkr_cfg_int(&ucfg, "sample_size", 32, &p->sample_size);
+    vkr_cfg_free(&ucfg);
+    if (rc)
+        goto fail;
+    if (p->sample_size < 1) {
+        rc = vkr_fail(VKR_E_DATA, "%s/unet/config.json: sample_size %d", dir, p->sample_size);
+        goto fail;
+    }
+    if (!(p->dir = strdup(dir))) {
+        rc = vkr_fail(VKR_E_INTERNAL, "out of memory");
+        goto fail;
+    }
     *out = p;
     return VKR_OK;
 fail:
@@ -69,12 +90,23 @@ void vkr_t2v_free(vkr_t2v *p)
         vkr_vae_free(&p->vae);
     if (p->has_sched)
         vkr_sched_config_free(&p->sched);
+    free(p->dir);
     free(p);
 }
 
 int vkr_t2v_vae_scale_factor(const vkr_t2v *p) { return vkr_vae_scale_factor(&p->vae.cfg); }
 int vkr_t2v_latent_channels(const vkr_t2v *p) { return p->vae.cfg.latent_channels; }
 const vkr_sched_config *vkr_t2v_scheduler_config(const vkr_t2v *p) { return &p->sched; }
+int vkr_t2v_default_size(const vkr_t2v *p) { return p->sample_size * vkr_vae_scale_factor(&p->vae.cfg); }
+
+int vkr_t2v_scheduler_for(const vkr_t2v *p, vkr_sampler_kind kind, vkr_sched_config *out)
+{
+    if (kind == p->sched.kind)
+        return vkr_sched_config_copy(out, &p->sched);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/scheduler/scheduler_config.json", p->dir);
+    return vkr_sched_config_load(out, path, (int)kind);
+}
 
 vkr_t2v_params vkr_t2v_default_params(void)
 {
@@ -119,6 +151,49 @@ done:
     return rc;
 }
 
+/* x = a * x0 + b * noise at the noise level the sampler's sample has just
+ * before step i (i == num_steps: the clean sample, a = 1, b = 0); this is the
+ * scheduler's add_noise at timesteps[i]. */
+static void noise_level(const vkr_sampler *s, int i, float *a, float *b)
+{
+    *a = 1.0f, *b = 0.0f;
+    if (i >= s->num_steps)
+        return;
+    if (s->cfg.kind == VKR_SAMPLER_DDIM) {
+        const double t = s->timesteps[i];
+        if (t < 0 || t >= s->cfg.num_train_timesteps)
+            return;
+        const float acp = s->alphas_cumprod[(int)t];
+        *a = sqrtf(acp), *b = sqrtf(1.0f - acp);
+    } else if (s->cfg.kind == VKR_SAMPLER_EULER) {
+        *b = s->sigmas[i]; /* Euler samples live at x0 + sigma * noise */
+    } else {
+        const float sigma = s->sigmas[i], alpha = 1.0f / sqrtf(sigma * sigma + 1.0f);
+        *a = alpha, *b = sigma * alpha;
+    }
+}
+
+/* Pins the first kf latent frames of x (B, C, F, h, w) to known noised to the
+ * level before step i (see vkr_t2v_params.known_latents). */
+static void pin_known(const vkr_sampler *s, int i, const float *known, const float *noise, int kf, int64_t B,
+                      int64_t C, int64_t F, int64_t hw, float *x)
+{
+    float a, b;
+    noise_level(s, i, &a, &b);
+    for (int64_t bc = 0; bc < B * C; bc++)
+        for (int64_t f = 0; f < kf; f++)
+            for (int64_t k = 0; k < hw; k++) {
+                const size_t xi = (size_t)((bc * F + f) * hw + k), ki = (size_t)((bc * kf + f) * hw + k);
+                x[xi] = a * known[ki] + b * noise[xi];
+            }
+}
+
+static void report(const vkr_t2v_params *prm, vkr_t2v_stage stage, int step, int n_steps)
+{
+    if (prm->progress)
+        prm->progress(prm->progress_ctx, stage, step, n_steps);
+}
+
 int vkr_t2v_run(vkr_gpu *gpu, const vkr_t2v *p, const vkr_t2v_params *prm, vkr_t2v_output *out)
 {
     vkr_sampler s = {0};
@@ -138,6 +213,8 @@ int vkr_t2v_run(vkr_gpu *gpu, const vkr_t2v *p, const vkr_t2v_params *prm, vkr_t
                         prm->height, prm->width);
     if (prm->num_frames < 1 || prm->batch < 1 || prm->num_inference_steps < 1)
         return vkr_fail(VKR_E_USAGE, "t2v: num_frames, batch and num_inference_steps must be >= 1");
+    if (prm->known_frames < 0 || prm->known_frames > prm->num_frames || (prm->known_frames && !prm->known_latents))
+        return vkr_fail(VKR_E_USAGE, "t2v: %d known frames of %d", prm->known_frames, prm->num_frames);
     if (ucfg->in_channels != C)
         return vkr_fail(VKR_E_DATA, "t2v: unet in_channels %d != vae latent_channels %d", ucfg->in_channels, C);
 
@@ -155,6 +232,7 @@ int vkr_t2v_run(vkr_gpu *gpu, const vkr_t2v *p, const vkr_t2v_params *prm, vkr_t
     memcpy(out->latent_shape, ls, sizeof ls);
 
     /* Text: [negative, prompt] ids; embeddings rows [uncond x B, cond x B]. */
+    report(prm, VKR_T2V_STAGE_TEXT, 0, prm->num_inference_steps);
     float *emb1 = NULL;
     if (!(out->input_ids = calloc((size_t)np * seq, sizeof *out->input_ids)) ||
         !(out->prompt_embeds = malloc((size_t)np * B * seq * D * sizeof(float))) ||
@@ -181,7 +259,7 @@ int vkr_t2v_run(vkr_gpu *gpu, const vkr_t2v *p, const vkr_t2v_params *prm, vkr_t
         goto done;
 
     /* Scheduler. */
-    if ((rc = vkr_sampler_init(&s, &p->sched, prm->num_inference_steps)))
+    if ((rc = vkr_sampler_init(&s, prm->sched ? prm->sched : &p->sched, prm->num_inference_steps)))
         goto done;
     have_sampler = 1;
     out->num_steps = s.num_steps;
@@ -209,6 +287,9 @@ int vkr_t2v_run(vkr_gpu *gpu, const vkr_t2v *p, const vkr_t2v_params *prm, vkr_t
         goto done;
 
     vkr_sampler_init_latents(&s, prm->latents, x, n);
+    if (prm->known_frames)
+        pin_known(&s, 0, prm->known_latents, prm->latents, prm->known_frames, B, C, F, h * w, x);
+    report(prm, VKR_T2V_STAGE_DENOISE, 0, s.num_steps);
     for (int i = 0; i < s.num_steps; i++) {
         vkr_sampler_scale_input(&s, i, x, xin2, n);
         if (cfg)
@@ -226,30 +307,59 @@ int vkr_t2v_run(vkr_gpu *gpu, const vkr_t2v *p, const vkr_t2v_params *prm, vkr_t
             memcpy(eps, eps2, n * sizeof *eps);
         if ((rc = vkr_sampler_step(&s, i, eps, x, n, NULL)))
             goto done;
-        if (!(out->latents_after_step[i] = malloc(n * sizeof(float)))) {
-            rc = vkr_fail(VKR_E_INTERNAL, "out of memory");
-            goto done;
+        if (prm->known_frames)
+            pin_known(&s, i + 1, prm->known_latents, prm->latents, prm->known_frames, B, C, F, h * w, x);
+        if (!prm->final_latents_only || i == s.num_steps - 1) {
+            if (!(out->latents_after_step[i] = malloc(n * sizeof(float)))) {
+                rc = vkr_fail(VKR_E_INTERNAL, "out of memory");
+                goto done;
+            }
+            memcpy(out->latents_after_step[i], x, n * sizeof *x);
         }
-        memcpy(out->latents_after_step[i], x, n * sizeof *x);
+        report(prm, VKR_T2V_STAGE_DENOISE, i + 1, s.num_steps);
     }
+    report(prm, VKR_T2V_STAGE_DECODE, s.num_steps, s.num_steps);
 
     /* Decode: z = x * float32(1 / scaling_factor); the VAE folds frames into the batch. */
     const float inv_scale = (float)(1.0 / p->vae.cfg.scaling_factor);
     for (size_t k = 0; k < n; k++)
         x[k] = x[k] * inv_scale;
-    const int64_t zne[VKR_DIMS] = {B, C, F, h, w};
-    if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, zne, &z)) ||
-        (rc = vkr_tensor_upload(gpu, &z, x, VKR_F32)) || (rc = vkr_vae_decode(gpu, &p->vae, &z, &video)))
-        goto done;
-    memcpy(out->video_shape, video.ne, sizeof out->video_shape);
-    const int64_t oc = video.ne[1], H = video.ne[3], W = video.ne[4];
-    const size_t nv = (size_t)vkr_tensor_nelem(&video);
-    if (!(out->decoded = malloc(nv * sizeof(float))) || !(out->frames = malloc(nv * sizeof(float)))) {
-        rc = vkr_fail(VKR_E_INTERNAL, "out of memory");
-        goto done;
+    /* The VAE decodes every frame on its own (frames are folded into its batch),
+     * so chunks of frames give the same result with less device memory. */
+    const int64_t fc = prm->decode_frames > 0 && prm->decode_frames < F ? prm->decode_frames : F;
+    int64_t oc = 0, H = 0, W = 0;
+    for (int64_t f0 = 0; f0 < F; f0 += fc) {
+        const int64_t nf = F - f0 < fc ? F - f0 : fc;
+        const int64_t zne[VKR_DIMS] = {B, C, nf, h, w};
+        const float *zsrc = x;
+        if (nf != F) { /* gather (B, C, nf, h, w) from (B, C, F, h, w) into eps (free by now) */
+            for (int64_t bc = 0; bc < B * C; bc++)
+                memcpy(eps + (size_t)(bc * nf * h * w), x + (size_t)((bc * F + f0) * h * w),
+                       (size_t)(nf * h * w) * sizeof *eps);
+            zsrc = eps;
+        }
+        if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, zne, &z)) ||
+            (rc = vkr_tensor_upload(gpu, &z, zsrc, VKR_F32)) || (rc = vkr_vae_decode(gpu, &p->vae, &z, &video)))
+            goto done;
+        vkr_tensor_free(gpu, &z);
+        if (f0 == 0) {
+            oc = video.ne[1], H = video.ne[3], W = video.ne[4];
+            const int64_t vs[5] = {B, oc, F, H, W};
+            memcpy(out->video_shape, vs, sizeof vs);
+            const size_t nv = (size_t)(B * oc * F * H * W);
+            if (!(out->decoded = malloc(nv * sizeof(float))) || !(out->frames = malloc(nv * sizeof(float)))) {
+                rc = vkr_fail(VKR_E_INTERNAL, "out of memory");
+                goto done;
+            }
+        }
+        /* Downloaded into `frames` as scratch, then placed frame by frame. */
+        if ((rc = vkr_tensor_download(gpu, &video, out->frames, VKR_F32)))
+            goto done;
+        vkr_tensor_free(gpu, &video);
+        for (int64_t bc = 0; bc < B * oc; bc++)
+            memcpy(out->decoded + (size_t)((bc * F + f0) * H * W), out->frames + (size_t)(bc * nf * H * W),
+                   (size_t)(nf * H * W) * sizeof(float));
     }
-    if ((rc = vkr_tensor_download(gpu, &video, out->decoded, VKR_F32)))
-        goto done;
     /* frames[b, f, y, x, c] = clamp(decoded[b, c, f, y, x] / 2 + 0.5, 0, 1) */
     for (int64_t b = 0; b < B; b++)
         for (int64_t c = 0; c < oc; c++)
@@ -261,6 +371,7 @@ int vkr_t2v_run(vkr_gpu *gpu, const vkr_t2v *p, const vkr_t2v_params *prm, vkr_t
                     v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
                     out->frames[((b * F + f) * H * W + yx) * oc + c] = v;
                 }
+    report(prm, VKR_T2V_STAGE_DONE, s.num_steps, s.num_steps);
 done:
     vkr_tensor_free(gpu, &sample);
     vkr_tensor_free(gpu, &ts);

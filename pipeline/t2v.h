@@ -37,6 +37,25 @@ void vkr_t2v_free(vkr_t2v *p);
 int vkr_t2v_vae_scale_factor(const vkr_t2v *p);
 int vkr_t2v_latent_channels(const vkr_t2v *p);
 const vkr_sched_config *vkr_t2v_scheduler_config(const vkr_t2v *p);
+/* unet.config.sample_size x vae scale factor: diffusers' default height and
+ * width (sample_size absent: 32, ModelScope's value -> 256). */
+int vkr_t2v_default_size(const vkr_t2v *p);
+/* The scheduler for another sampler `kind` on this checkpoint, as diffusers'
+ * OtherScheduler.from_config(scheduler_config.json) builds it (sched/schedule.h):
+ * the keys the file has (betas, beta_schedule, prediction_type,
+ * num_train_timesteps, steps_offset, an explicit timestep_spacing, ...) are
+ * kept, every absent key takes the chosen class's default. When `kind` is the
+ * file's own class this is exactly vkr_t2v_scheduler_config(). Free with
+ * vkr_sched_config_free. */
+int vkr_t2v_scheduler_for(const vkr_t2v *p, vkr_sampler_kind kind, vkr_sched_config *out);
+
+/* Stages reported to vkr_t2v_params.progress. */
+typedef enum {
+    VKR_T2V_STAGE_TEXT = 0, /* about to encode the prompts */
+    VKR_T2V_STAGE_DENOISE,  /* step `step` of `n_steps` has just finished (step 0: about to start) */
+    VKR_T2V_STAGE_DECODE,   /* about to VAE-decode */
+    VKR_T2V_STAGE_DONE      /* frames are ready */
+} vkr_t2v_stage;
 
 typedef struct {
     const char *prompt;
@@ -48,6 +67,31 @@ typedef struct {
     /* Initial noise (batch, latent_channels, num_frames, height/s, width/s),
      * required (this port has no torch-compatible generator). */
     const float *latents;
+
+    /* Optional. */
+    const vkr_sched_config *sched; /* NULL: the checkpoint's scheduler_config.json */
+    /* Temporal inpainting (window continuation): the first `known_frames`
+     * latent frames are pinned to known_latents (batch, C, known_frames, h, w),
+     * as diffusers' inpainting pipelines do with a 4-channel UNet: before the
+     * first step and after every step i they are replaced by
+     *     a * known + b * noise   (the noise level of timesteps[i + 1];
+     *                              clean after the last step)
+     * where noise is the same frames of `latents` and (a, b) = (sqrt(acp),
+     * sqrt(1 - acp)) for DDIM, (1, sigma) for Euler, (1, sigma) / sqrt(sigma^2 + 1)
+     * for DPM-Solver. The other frames are denoised attending to them through the
+     * temporal layers, so they continue the known motion. 0: none. */
+    const float *known_latents;
+    int known_frames;
+    /* Called at each stage boundary and after every denoising step (may be NULL);
+     * a caller measuring per-stage time or memory does it here. */
+    void (*progress)(void *ctx, vkr_t2v_stage stage, int step, int n_steps);
+    void *progress_ctx;
+    /* 1: do not keep latents_after_step (only the final latents are stored, in
+     * latents_after_step[num_steps - 1]); saves host memory in long renders. */
+    int final_latents_only;
+    /* Frames per VAE decode call (0: all at once). The VAE decodes frames
+     * independently, so the result is the same; the device memory is not. */
+    int decode_frames;
 } vkr_t2v_params;
 
 vkr_t2v_params vkr_t2v_default_params(void); /* 16 frames, 256x256, 50 steps, w 9.0, batch 1 */
