@@ -29,6 +29,7 @@ struct vkr_audioldm {
     int has_vocoder;
     vkr_sched_config sched;
     int has_sched;
+    char sched_path[4200]; /* scheduler/scheduler_config.json */
     int sampling_rate;     /* the vocoder's, else the mel's (16 kHz) */
     int samples_per_frame; /* prod(upsample_rates), else the mel hop (160) */
     int mel_bins;          /* vocoder model_in_dim, else 64 */
@@ -60,8 +61,8 @@ int vkr_audioldm_load(vkr_gpu *gpu, const char *dir, vkr_dtype dtype, vkr_audiol
     if ((rc = vkr_vae_load_ex(gpu, path, dtype, VKR_VAE_LOAD_DECODER, &p->vae)))
         goto fail;
     p->has_vae = 1;
-    snprintf(path, sizeof path, "%s/scheduler/scheduler_config.json", dir);
-    if ((rc = vkr_sched_config_load(&p->sched, path, -1)))
+    snprintf(p->sched_path, sizeof p->sched_path, "%s/scheduler/scheduler_config.json", dir);
+    if ((rc = vkr_sched_config_load(&p->sched, p->sched_path, -1)))
         goto fail;
     p->has_sched = 1;
 
@@ -122,6 +123,11 @@ void vkr_audioldm_free(vkr_audioldm *p)
 
 int vkr_audioldm_sampling_rate(const vkr_audioldm *p) { return p->sampling_rate; }
 const vkr_sched_config *vkr_audioldm_scheduler_config(const vkr_audioldm *p) { return &p->sched; }
+
+int vkr_audioldm_scheduler_for(const vkr_audioldm *p, vkr_sampler_kind kind, vkr_sched_config *out)
+{
+    return vkr_sched_config_for_kind(&p->sched, p->sched_path, kind, out);
+}
 
 vkr_audioldm_params vkr_audioldm_default_params(void)
 {

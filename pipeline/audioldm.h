@@ -34,6 +34,10 @@ int vkr_audioldm_load(vkr_gpu *gpu, const char *dir, vkr_dtype dtype, vkr_audiol
 void vkr_audioldm_free(vkr_audioldm *p);
 int vkr_audioldm_sampling_rate(const vkr_audioldm *p); /* the vocoder's (16000) */
 const vkr_sched_config *vkr_audioldm_scheduler_config(const vkr_audioldm *p);
+/* The scheduler for sampler `kind` on this checkpoint (diffusers'
+ * OtherScheduler.from_config rule, vkr_sched_config_for_kind). Free with
+ * vkr_sched_config_free. */
+int vkr_audioldm_scheduler_for(const vkr_audioldm *p, vkr_sampler_kind kind, vkr_sched_config *out);
 
 /* The pipeline's duration arithmetic (float64, Python int() truncation):
  * mel frames rounded up to the VAE's scale factor, latent (C, T, M), and the

@@ -20,30 +20,6 @@ const char *vkr_stem_kind_name(vkr_stem_kind k)
     return "unknown";
 }
 
-int vkr_soundtrack_sched_config(const vkr_sched_config *model, vkr_sampler_kind kind, vkr_sched_config *out)
-{
-    if (model->kind == kind)
-        return vkr_sched_config_copy(out, model);
-    /* What diffusers' OtherScheduler.from_config keeps of a sparse config such as
-     * AudioLDM's (which lists the training schedule but not the spacing). */
-    vkr_sched_config_defaults(out, kind);
-    out->num_train_timesteps = model->num_train_timesteps;
-    out->beta_start = model->beta_start;
-    out->beta_end = model->beta_end;
-    out->beta_schedule = model->beta_schedule;
-    out->prediction_type = model->prediction_type;
-    out->steps_offset = model->steps_offset;
-    out->rescale_betas_zero_snr = model->rescale_betas_zero_snr;
-    if (model->trained_betas) {
-        size_t bytes = (size_t)model->num_train_timesteps * sizeof(float);
-        out->trained_betas = malloc(bytes);
-        if (!out->trained_betas)
-            return vkr_fail(VKR_E_INTERNAL, "out of memory");
-        memcpy(out->trained_betas, model->trained_betas, bytes);
-    }
-    return VKR_OK;
-}
-
 static char *dup_str(const char *s)
 {
     size_t n = strlen(s) + 1;

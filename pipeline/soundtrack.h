@@ -95,11 +95,8 @@ const char *vkr_stem_kind_name(vkr_stem_kind k);
  *   - sampler: NULL runs the model's own scheduler_config.json with
  *     VKR_SOUNDTRACK_AUDIOLDM_STEPS steps at guidance VKR_SOUNDTRACK_AUDIOLDM_GUIDANCE.
  *     Otherwise its steps and guidance are used and its kind picks the scheduler:
- *     the model's config as is when the kinds match, else that kind's diffusers
- *     defaults with the model's training schedule (num_train_timesteps, betas,
- *     trained_betas), prediction_type, steps_offset and rescale_betas_zero_snr
- *     (from_config keeps those; the model's timestep spacing is its class
- *     default and is not carried over). */
+ *     vkr_audioldm_scheduler_for (the model's config as is when the kinds
+ *     match, else diffusers' OtherScheduler.from_config of the model's file). */
 #define VKR_SOUNDTRACK_NOISE_STREAM 0x617564696full /* "audio": apart from any video stream */
 #define VKR_SOUNDTRACK_AUDIOLDM_STEPS 10             /* diffusers AudioLDMPipeline's default */
 #define VKR_SOUNDTRACK_AUDIOLDM_GUIDANCE 2.5
@@ -117,9 +114,5 @@ typedef struct {
 
 /* A generator running `a` (which must outlive it); model_name is metadata. */
 vkr_sound_generator vkr_soundtrack_audioldm_generator(vkr_soundtrack_audioldm *a, const char *model_name);
-
-/* The scheduler a storyboard sampler selects for the model (rule above); free
- * with vkr_sched_config_free. */
-int vkr_soundtrack_sched_config(const vkr_sched_config *model, vkr_sampler_kind kind, vkr_sched_config *out);
 
 #endif

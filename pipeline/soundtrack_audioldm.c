@@ -76,7 +76,6 @@ static int audioldm_generate(void *ctx, const char *prompt, const char *negative
     }
     vkr_noise_normal(seed, VKR_SOUNDTRACK_NOISE_STREAM, 0, latents, n_latent);
 
-    const vkr_sched_config *model_sched = vkr_audioldm_scheduler_config(a->model);
     vkr_audioldm_params prm = vkr_audioldm_default_params();
     prm.prompt = prompt;
     prm.negative_prompt = negative_prompt;
@@ -90,7 +89,7 @@ static int audioldm_generate(void *ctx, const char *prompt, const char *negative
     prm.progress = a->step_progress;
     prm.progress_ctx = a->step_progress_ctx;
     if (sampler) {
-        if ((rc = vkr_soundtrack_sched_config(model_sched, sampler->name, &sched)))
+        if ((rc = vkr_audioldm_scheduler_for(a->model, sampler->name, &sched)))
             goto fail;
         prm.sched = &sched;
         prm.num_inference_steps = sampler->steps;

@@ -101,11 +101,9 @@ int vkr_t2v_default_size(const vkr_t2v *p) { return p->sample_size * vkr_vae_sca
 
 int vkr_t2v_scheduler_for(const vkr_t2v *p, vkr_sampler_kind kind, vkr_sched_config *out)
 {
-    if (kind == p->sched.kind)
-        return vkr_sched_config_copy(out, &p->sched);
     char path[4200];
     snprintf(path, sizeof path, "%s/scheduler/scheduler_config.json", p->dir);
-    return vkr_sched_config_load(out, path, (int)kind);
+    return vkr_sched_config_for_kind(&p->sched, path, kind, out);
 }
 
 vkr_t2v_params vkr_t2v_default_params(void)

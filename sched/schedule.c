@@ -92,6 +92,14 @@ int vkr_sched_config_copy(vkr_sched_config *dst, const vkr_sched_config *src)
     return VKR_OK;
 }
 
+int vkr_sched_config_for_kind(const vkr_sched_config *own, const char *path, vkr_sampler_kind kind,
+                              vkr_sched_config *out)
+{
+    if (kind == own->kind)
+        return vkr_sched_config_copy(out, own);
+    return vkr_sched_config_load(out, path, (int)kind);
+}
+
 /* Python's json module writes float('inf') as Infinity and nan as NaN; cJSON
  * rejects both. Rewrite them outside string literals as numbers strtod turns
  * into +-inf (1e999) and as null. The output is never longer than the input. */

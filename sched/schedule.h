@@ -83,6 +83,13 @@ int vkr_sched_config_load(vkr_sched_config *c, const char *path, int kind);
 void vkr_sched_config_free(vkr_sched_config *c);
 /* Deep copy (trained_betas duplicated). */
 int vkr_sched_config_copy(vkr_sched_config *dst, const vkr_sched_config *src);
+/* The scheduler of sampler `kind` for a checkpoint whose scheduler_config.json
+ * is `path` and parses to `own`: `own` copied when kind is its class, else the
+ * file re-read as diffusers' OtherScheduler.from_config(config) builds it (the
+ * keys the file has are kept, absent keys take the chosen class's defaults).
+ * Free with vkr_sched_config_free. */
+int vkr_sched_config_for_kind(const vkr_sched_config *own, const char *path, vkr_sampler_kind kind,
+                              vkr_sched_config *out);
 
 /* "ddim", "euler", "dpmpp_2m". */
 const char *vkr_sampler_kind_name(vkr_sampler_kind k);

@@ -605,7 +605,7 @@ static void test_sched_mapping(void)
     }
     CHECK_EQ_INT(model.kind, VKR_SAMPLER_DDIM);
     /* Same kind: the model's config as is. */
-    CHECK(vkr_soundtrack_sched_config(&model, VKR_SAMPLER_DDIM, &got) == 0, "%s", vkr_last_error());
+    CHECK(vkr_sched_config_for_kind(&model, path, VKR_SAMPLER_DDIM, &got) == 0, "%s", vkr_last_error());
     CHECK(got.kind == VKR_SAMPLER_DDIM && got.beta_start == model.beta_start && got.steps_offset == 1 &&
               !got.set_alpha_to_one && !got.clip_sample && got.timestep_spacing == VKR_SPACING_LEADING,
           "DDIM -> DDIM keeps the model's config");
@@ -614,7 +614,7 @@ static void test_sched_mapping(void)
      * field the chosen sampler reads. */
     const vkr_sampler_kind kinds[2] = {VKR_SAMPLER_EULER, VKR_SAMPLER_DPMPP_2M};
     for (int i = 0; i < 2; i++) {
-        if (vkr_soundtrack_sched_config(&model, kinds[i], &got) ||
+        if (vkr_sched_config_for_kind(&model, path, kinds[i], &got) ||
             vkr_sched_config_load(&ref, path, kinds[i])) {
             CHECK(0, "%s", vkr_last_error());
             continue;
