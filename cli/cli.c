@@ -3,6 +3,7 @@
 #include "common/status.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,4 +37,21 @@ int cli_usage(const char *subcommand, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "Run 'vkreel %s --help' for usage.\n", subcommand);
     return VKR_E_USAGE;
+}
+
+/* The model directory's name, for the metadata: its last path component. */
+char *cli_model_name(const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    size_t b = n;
+    while (b > 0 && dir[b - 1] != '/')
+        b--;
+    char *s = malloc(n - b + 1);
+    if (s) {
+        memcpy(s, dir + b, n - b);
+        s[n - b] = 0;
+    }
+    return s;
 }

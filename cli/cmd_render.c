@@ -244,23 +244,6 @@ static int parse_count(const char *v, int lo, int hi, int *out)
     return 0;
 }
 
-/* The model directory's name, for the metadata: its last path component. */
-static char *model_name(const char *dir)
-{
-    size_t n = strlen(dir);
-    while (n > 1 && dir[n - 1] == '/')
-        n--;
-    size_t b = n;
-    while (b > 0 && dir[b - 1] != '/')
-        b--;
-    char *s = malloc(n - b + 1);
-    if (s) {
-        memcpy(s, dir + b, n - b);
-        s[n - b] = 0;
-    }
-    return s;
-}
-
 /* Times the whole frame source (generation + compositing). */
 typedef struct {
     vkr_frame_source inner;
@@ -338,7 +321,7 @@ static int render_model(vkr_storyboard *sb, vkr_timeline *tl, const char *out, c
                          .gen_start = -1, .frames_total = tl->n_frames};
     clock_gettime(CLOCK_MONOTONIC, &ps.start);
 
-    if (!(name = model_name(model_dir))) {
+    if (!(name = cli_model_name(model_dir))) {
         rc = vkr_fail(VKR_E_INTERNAL, "out of memory");
         goto done;
     }
@@ -413,7 +396,7 @@ static int render_model(vkr_storyboard *sb, vkr_timeline *tl, const char *out, c
      * (still a valid AAC track). */
     vkr_audio_buffer mix = {.data = NULL, .n_frames = 0, .channels = sb->output.channels};
     if (mo->audio_model) {
-        if (!(audio_name = model_name(mo->audio_model))) {
+        if (!(audio_name = cli_model_name(mo->audio_model))) {
             rc = vkr_fail(VKR_E_INTERNAL, "out of memory");
             goto done;
         }

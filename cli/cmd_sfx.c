@@ -128,22 +128,6 @@ static int check_output_dir(const char *path)
     return VKR_OK;
 }
 
-/* The model's directory name, for metadata ("audioldm-s-full-v2"). */
-static const char *model_name(const char *dir)
-{
-    size_t n = strlen(dir);
-    while (n > 1 && dir[n - 1] == '/')
-        n--;
-    size_t b = n;
-    while (b > 0 && dir[b - 1] != '/')
-        b--;
-    static char name[256];
-    size_t len = n - b < sizeof name - 1 ? n - b : sizeof name - 1;
-    memcpy(name, dir + b, len);
-    name[len] = 0;
-    return name;
-}
-
 static int parse_u64(const char *s, uint64_t *out)
 {
     char *end;
@@ -281,6 +265,7 @@ static int prompt_mode(const sfx_opts *o)
     vkr_gpu *gpu = NULL;
     vkr_audioldm *model = NULL;
     float *wav = NULL;
+    char *name = NULL;
     int rc = check_output_dir(o->output);
     if (rc)
         return rc;
@@ -300,7 +285,10 @@ static int prompt_mode(const sfx_opts *o)
     sfx_progress pr = {.quiet = o->quiet};
     vkr_soundtrack_audioldm a = {.gpu = gpu, .model = model, .vocoder = o->vocoder,
                                  .step_progress = on_step, .step_progress_ctx = &pr};
-    const char *name = model_name(o->model);
+    if (!(name = cli_model_name(o->model))) {
+        rc = vkr_fail(VKR_E_INTERNAL, "out of memory");
+        goto done;
+    }
     vkr_sound_generator gen = vkr_soundtrack_audioldm_generator(&a, name);
     if ((rc = gen.generate(gen.ctx, o->arg, o->negative, o->seed, &sampler, o->rate, n, &wav)))
         goto done;
@@ -328,6 +316,7 @@ static int prompt_mode(const sfx_opts *o)
                (long long)n, o->rate, (double)n / o->rate, l.true_peak_dbtp, (unsigned long long)o->seed);
 done:
     free(wav);
+    free(name);
     vkr_audioldm_free(model);
     vkr_gpu_destroy(gpu);
     return rc;
@@ -375,6 +364,7 @@ static int storyboard_mode(const sfx_opts *o)
     const vkr_stem **labels = NULL;
     vkr_gpu *gpu = NULL;
     vkr_audioldm *model = NULL;
+    char *name = NULL;
     const char *dir = o->model ? o->model : sb.audio_model;
     if (!dir) {
         rc = vkr_fail(VKR_E_NOINPUT, "no audio model: pass --audio-model DIR or set models.audio in %s", o->arg);
@@ -405,7 +395,10 @@ static int storyboard_mode(const sfx_opts *o)
             labels[pr.n_stems++] = &plan.stems[i];
     vkr_soundtrack_audioldm a = {.gpu = gpu, .model = model, .vocoder = o->vocoder,
                                  .step_progress = on_step, .step_progress_ctx = &pr};
-    const char *name = model_name(dir);
+    if (!(name = cli_model_name(dir))) {
+        rc = vkr_fail(VKR_E_INTERNAL, "out of memory");
+        goto done;
+    }
     vkr_sound_generator gen = vkr_soundtrack_audioldm_generator(&a, name);
     if ((rc = vkr_soundtrack_render(&sb, &tl, &gen, on_stem, &pr, &st)))
         goto done;
@@ -427,6 +420,7 @@ static int storyboard_mode(const sfx_opts *o)
                (long long)st.n_frames, st.channels, st.rate, st.integrated_lufs, st.true_peak_dbtp);
 done:
     free(labels);
+    free(name);
     vkr_soundtrack_free(&plan);
     vkr_soundtrack_free(&st);
     vkr_audioldm_free(model);

@@ -24,4 +24,8 @@ int cli_error(int code, const char *subcommand);
 /* Prints "vkreel <sub>: <fmt...>" plus the --help hint; returns VKR_E_USAGE. */
 int cli_usage(const char *subcommand, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The last path component of a model directory ("zeroscope_v2_576w"), for
+ * metadata. malloc'd; NULL when out of memory. */
+char *cli_model_name(const char *dir);
+
 #endif
