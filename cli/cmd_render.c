@@ -65,8 +65,9 @@ static void usage(FILE *out)
             "                        must then have one shot that fits in one window\n"
             "  --audio-model DIR     AudioLDM model directory (overrides models.audio); without\n"
             "                        one the sound track is silent\n"
-            "  --seed N              override the storyboard's seed (shots without an explicit\n"
-            "                        seed derive theirs from it)\n"
+            "  --seed N              override the storyboard's seed (shots, cues and music\n"
+            "                        without an explicit seed derive theirs from it; pass the\n"
+            "                        same --seed to 'vkreel verify')\n"
             "  --device SPEC         Vulkan device: index, name substring or UUID\n"
             "  -q, --quiet           no progress or summary\n"
             "  -h, --help            show this help\n\n"
@@ -603,6 +604,9 @@ int cmd_render(int argc, char **argv)
     }
 
     vkr_timeline tl = {0};
+    /* The board seed changes; shots, cues and music with an explicit seed keep theirs. */
+    if (seed_text && (rc = vkr_storyboard_set_seed(&sb, seed_override)))
+        goto done;
     if (!testcard) {
         const char *model = video_model ? video_model : sb.video_model;
         if (!model) {
@@ -615,13 +619,6 @@ int cmd_render(int argc, char **argv)
         if (!is_dir(model)) {
             rc = vkr_fail(VKR_E_NOINPUT, "video model directory '%s' not found", model);
             goto done;
-        }
-        if (seed_text) {
-            /* The board seed changes; shots with an explicit seed keep it. */
-            sb.seed = seed_override;
-            for (int i = 0; i < sb.n_shots; i++)
-                if (!sb.shots[i].seed_explicit)
-                    sb.shots[i].seed = vkr_storyboard_seed(seed_override, sb.shots[i].id);
         }
         mo.audio_model = audio_model ? audio_model : sb.audio_model;
         if (mo.audio_model && !is_dir(mo.audio_model)) {
@@ -653,7 +650,7 @@ int cmd_render(int argc, char **argv)
         .tl = &tl,
         .out_path = out,
         .model = "testcard",
-        .seed = seed_text ? seed_override : sb.seed,
+        .seed = sb.seed,
         .progress = quiet ? NULL : progress,
         .progress_ctx = &ps,
     };

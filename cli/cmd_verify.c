@@ -1,4 +1,4 @@
-/* vkreel verify OUT.mp4 [--storyboard FILE]: check a rendered clip. */
+/* vkreel verify OUT.mp4 [--storyboard FILE [--seed N]]: check a rendered clip. */
 #include "commands.h"
 
 #include "common/status.h"
@@ -6,13 +6,16 @@
 #include "pipeline/timeline.h"
 #include "pipeline/verify.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: vkreel verify OUT.mp4 [--storyboard FILE]\n\n"
+            "Usage: vkreel verify OUT.mp4 [--storyboard FILE [--seed N]]\n\n"
             "Reopens OUT.mp4 and checks: one H.264 High yuv420p video stream, one AAC audio\n"
             "stream and one mov_text subtitle stream; start times 0; BT.709 colour tags and\n"
             "limited (tv) range; the frame count; audio duration = video duration within one\n"
@@ -26,6 +29,7 @@ static void usage(FILE *out)
             "Prints one line per check: 'NAME: ok (...)' or 'NAME: FAIL: expected ..., found ...'.\n\n"
             "Options:\n"
             "  --storyboard FILE  the storyboard the clip was rendered from\n"
+            "  --seed N           the --seed the clip was rendered with, if any\n"
             "  -h, --help         show this help\n\n"
             "Exit status: 0 all checks pass, 65 some check failed (or the storyboard is\n"
             "invalid), 66 the file cannot be opened, 64 usage error.\n");
@@ -37,7 +41,7 @@ int cmd_verify(int argc, char **argv)
         usage(stdout);
         return VKR_OK;
     }
-    const char *file = NULL, *board = NULL;
+    const char *file = NULL, *board = NULL, *seed_text = NULL;
     bool dashdash = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -49,6 +53,12 @@ int cmd_verify(int argc, char **argv)
             board = argv[++i];
         } else if (!dashdash && strncmp(a, "--storyboard=", 13) == 0) {
             board = a + 13;
+        } else if (!dashdash && strcmp(a, "--seed") == 0) {
+            if (i + 1 >= argc)
+                return cli_usage("verify", "--seed needs a number");
+            seed_text = argv[++i];
+        } else if (!dashdash && strncmp(a, "--seed=", 7) == 0) {
+            seed_text = a + 7;
         } else if (!dashdash && a[0] == '-' && a[1] != 0) {
             return cli_usage("verify", "unknown option '%s'", a);
         } else if (file) {
@@ -59,6 +69,16 @@ int cmd_verify(int argc, char **argv)
     }
     if (!file)
         return cli_usage("verify", "expected an MP4 file");
+    uint64_t seed = 0;
+    if (seed_text) {
+        char *end;
+        errno = 0;
+        seed = strtoull(seed_text, &end, 10);
+        if (errno || end == seed_text || *end || seed_text[0] == '-')
+            return cli_usage("verify", "--seed: expected a non-negative integer, found '%s'", seed_text);
+        if (!board)
+            return cli_usage("verify", "--seed goes with --storyboard");
+    }
 
     vkr_storyboard sb;
     vkr_timeline tl = {0};
@@ -76,7 +96,7 @@ int cmd_verify(int argc, char **argv)
             return rc;
         }
         have_sb = true;
-        if ((rc = vkr_timeline_build(&sb, &tl))) {
+        if ((seed_text && (rc = vkr_storyboard_set_seed(&sb, seed))) || (rc = vkr_timeline_build(&sb, &tl))) {
             cli_error(rc, "verify");
             goto done;
         }

@@ -741,7 +741,8 @@ static void read_cue(builder *b, const vkr_json *n, int index, cue_info *info)
         cue->prompt = keep(b, s);
     get_number(v, n, "gain_db", false, -60, false, 12, false, &cue->gain_db);
     get_number(v, n, "pan", false, -1, false, 1, false, &cue->pan);
-    get_seed(v, n, "seed", &cue->seed);
+    if (get_seed(v, n, "seed", &cue->seed))
+        cue->seed_explicit = true;
 }
 
 typedef struct {
@@ -1237,7 +1238,8 @@ static void read_board(builder *b, const vkr_json *root, shot_info **shots_out,
         if (get_string(v, o, "prompt", true, true, &s))
             sb->music_prompt = keep(b, s);
         get_number(v, o, "gain_db", false, -60, false, 12, false, &sb->music_gain_db);
-        get_seed(v, o, "seed", &sb->music_seed);
+        if (get_seed(v, o, "seed", &sb->music_seed))
+            sb->music_seed_explicit = true;
     }
     vkr_jptr_pop(&v->ptr, mark);
 
@@ -1261,18 +1263,28 @@ static void read_board(builder *b, const vkr_json *root, shot_info **shots_out,
 }
 
 /* Seeds not given explicitly come from the board seed and the id. */
-static void resolve_seeds(vkr_storyboard *sb, const vkr_json *root)
+static void resolve_seeds(vkr_storyboard *sb)
 {
     for (int i = 0; i < sb->n_shots; i++)
         if (!sb->shots[i].seed_explicit)
             sb->shots[i].seed = vkr_storyboard_seed(sb->seed, sb->shots[i].id);
-    const vkr_json *sfx = vkr_json_get(root, "sfx");
-    int i = 0;
-    for (const vkr_json *e = sfx ? sfx->first : NULL; e && i < sb->n_cues; e = e->next, i++)
-        if (!vkr_json_get(e, "seed"))
+    for (int i = 0; i < sb->n_cues; i++)
+        if (!sb->cues[i].seed_explicit)
             sb->cues[i].seed = vkr_storyboard_seed(sb->seed, sb->cues[i].id);
-    if (sb->has_music && !vkr_json_get(vkr_json_get(root, "music"), "seed"))
+    if (sb->has_music && !sb->music_seed_explicit)
         sb->music_seed = vkr_storyboard_seed(sb->seed, "music");
+}
+
+int vkr_storyboard_set_seed(vkr_storyboard *sb, uint64_t seed)
+{
+    sb->seed = seed;
+    resolve_seeds(sb);
+    char *json = canonical_json(sb);
+    if (!json)
+        return vkr_fail(VKR_E_INTERNAL, "out of memory");
+    free(sb->canonical_json);
+    sb->canonical_json = json;
+    return VKR_OK;
 }
 
 int vkr_storyboard_parse(const char *path, const char *text, size_t len, vkr_storyboard *sb,
@@ -1322,7 +1334,7 @@ finish:
         rc = vkr_fail(VKR_E_DATA, "%s: invalid storyboard (%d problem%s)", path, n,
                       n == 1 ? "" : "s");
     } else {
-        resolve_seeds(sb, doc.root);
+        resolve_seeds(sb);
         if (!sb->title)
             sb->title = keep(&b, "");
         sb->path = keep(&b, path);

@@ -59,6 +59,7 @@ typedef struct {
     double gain_db;  /* -60..+12 */
     double pan;      /* -1 (left) .. +1 (right), equal-power */
     uint64_t seed;   /* resolved: explicit, or vkr_storyboard_seed(board seed, id) */
+    bool seed_explicit;
 } vkr_cue;
 
 typedef struct {
@@ -96,6 +97,7 @@ typedef struct {
     char *music_prompt;
     double music_gain_db;
     uint64_t music_seed; /* explicit, or vkr_storyboard_seed(board seed, "music") */
+    bool music_seed_explicit;
 
     vkr_subtitle *subtitles; /* free subtitles, in document order */
     int n_subtitles;
@@ -133,6 +135,11 @@ int vkr_storyboard_parse(const char *path, const char *text, size_t len, vkr_sto
 int vkr_storyboard_load(const char *path, vkr_storyboard *sb, vkr_diags *diags);
 
 void vkr_storyboard_free(vkr_storyboard *sb);
+
+/* Replaces the board seed (vkreel render --seed): every seed not given
+ * explicitly (shots, cues, music) is derived again, and canonical_json is
+ * rebuilt so output metadata names the seeds actually used. */
+int vkr_storyboard_set_seed(vkr_storyboard *sb, uint64_t seed);
 
 /* Full prompt for a shot: "<prompt>, <style_prompt>" (style omitted when absent). malloc'd. */
 char *vkr_shot_full_prompt(const vkr_storyboard *sb, const vkr_shot *shot);

@@ -109,3 +109,23 @@ add_test(NAME verify_tight_crossfades_with_storyboard
                  --storyboard tests/storyboards/good/rational-fps-tight-crossfades.json
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 set_tests_properties(verify_tight_crossfades_with_storyboard PROPERTIES FIXTURES_REQUIRED tight_mp4)
+
+# --seed re-derives every implicit seed and the embedded board says so: verify
+# with the same --seed passes, without it the generation metadata differs.
+add_test(NAME render_minimal_seed
+         COMMAND $<TARGET_FILE:vkreel> render storyboards/minimal.json
+                 -o ${VKR_RENDER_OUT}/seed7.mp4 --testcard --seed 7 --quiet
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(render_minimal_seed PROPERTIES FIXTURES_SETUP seed7_mp4)
+add_test(NAME verify_seed_same
+         COMMAND $<TARGET_FILE:vkreel> verify ${VKR_RENDER_OUT}/seed7.mp4
+                 --storyboard storyboards/minimal.json --seed 7
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+add_test(NAME verify_seed_missing
+         COMMAND ${VKR_EXPECT} 65 $<TARGET_FILE:vkreel> verify ${VKR_RENDER_OUT}/seed7.mp4
+                 --storyboard storyboards/minimal.json
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(verify_seed_same verify_seed_missing PROPERTIES FIXTURES_REQUIRED seed7_mp4)
+set_tests_properties(verify_seed_missing PROPERTIES
+                     PASS_REGULAR_EXPRESSION "generation metadata: FAIL"
+                     FAIL_REGULAR_EXPRESSION "expect_exit:")

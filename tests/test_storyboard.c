@@ -100,6 +100,42 @@ static void test_defaults(void)
     vkr_diags_free(&d);
 }
 
+/* vkr_storyboard_set_seed (render --seed): implicit seeds of shots, cues and
+ * music follow the new board seed, explicit ones stay, and the canonical JSON
+ * is rebuilt to name them. */
+static void test_set_seed(void)
+{
+    const char *board =
+        "{\"version\":1,\"seed\":42,\"shots\":["
+        "{\"id\":\"a\",\"duration\":1,\"prompt\":\"p\"},{\"id\":\"c\",\"duration\":1,\"prompt\":\"p\",\"seed\":7}],"
+        "\"sfx\":[{\"id\":\"x\",\"at\":0,\"duration\":1,\"prompt\":\"s\"},"
+        "{\"id\":\"y\",\"at\":1,\"duration\":1,\"prompt\":\"s\",\"seed\":5}],\"music\":{\"prompt\":\"m\"}}";
+    vkr_storyboard sb, back;
+    vkr_diags d = {0};
+    CHECK_EQ_INT(parse(board, &sb, &d), VKR_OK);
+    if (sb.n_shots != 2 || sb.n_cues != 2)
+        return;
+    char *before = strdup(sb.canonical_json);
+    CHECK_EQ_INT(vkr_storyboard_set_seed(&sb, 1000), VKR_OK);
+    CHECK(sb.seed == 1000, "board seed");
+    CHECK(sb.shots[0].seed == ref_seed(1000, "a"), "implicit shot seed re-derived");
+    CHECK(sb.shots[1].seed == 7, "explicit shot seed kept");
+    CHECK(sb.cues[0].seed == ref_seed(1000, "x") && !sb.cues[0].seed_explicit, "implicit cue seed re-derived");
+    CHECK(sb.cues[1].seed == 5 && sb.cues[1].seed_explicit, "explicit cue seed kept");
+    CHECK(sb.music_seed == ref_seed(1000, "music") && !sb.music_seed_explicit, "music seed re-derived");
+    CHECK(before && strcmp(before, sb.canonical_json) != 0, "canonical JSON rebuilt");
+    /* The canonical JSON is the new board: it parses back to the same seeds. */
+    CHECK_EQ_INT(parse(sb.canonical_json, &back, &d), VKR_OK);
+    if (back.n_shots == 2 && back.n_cues == 2)
+        CHECK(back.seed == 1000 && back.shots[0].seed == sb.shots[0].seed && back.cues[0].seed == sb.cues[0].seed &&
+                  back.music_seed == sb.music_seed,
+              "canonical JSON carries the new seeds");
+    vkr_storyboard_free(&back);
+    free(before);
+    vkr_storyboard_free(&sb);
+    vkr_diags_free(&d);
+}
+
 static void test_seeds_stable_under_reordering(void)
 {
     const char *board1 =
@@ -515,6 +551,7 @@ int main(void)
     CHECK_EQ_STR(vkr_sampler_name(VKR_SAMPLER_EULER), "euler");
     test_defaults();
     test_seeds_stable_under_reordering();
+    test_set_seed();
     test_cue_starts();
     test_positions();
     test_did_you_mean();
