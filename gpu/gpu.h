@@ -61,6 +61,9 @@ typedef struct {
     unsigned device_blocks;
 } vkr_gpu_mem_stats;
 void vkr_gpu_memory_stats(const vkr_gpu *gpu, vkr_gpu_mem_stats *st);
+/* Resets both peaks (device_allocated_peak, tensors_in_use_peak) to the
+ * current values, so the next stats call reports the peak of one stage. */
+void vkr_gpu_memory_reset_peak(vkr_gpu *gpu);
 
 /* Releases activation blocks that are completely free (after a phase ends). */
 int vkr_gpu_trim(vkr_gpu *gpu);

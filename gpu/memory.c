@@ -344,6 +344,12 @@ void vkr_gpu_memory_stats(const vkr_gpu *gpu, vkr_gpu_mem_stats *st)
     st->device_blocks = gpu->n_blocks;
 }
 
+void vkr_gpu_memory_reset_peak(vkr_gpu *gpu)
+{
+    gpu->allocated_peak = gpu->allocated;
+    gpu->in_use_peak = gpu->in_use;
+}
+
 int vkr_staging_alloc(vkr_gpu *gpu, uint64_t size, uint64_t *offset, void **ptr)
 {
     uint64_t need = align_up(size, 256);
