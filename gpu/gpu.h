@@ -29,6 +29,7 @@ typedef struct {
     uint64_t staging_size;   /* host-visible staging ring size (0: 64 MiB) */
     uint64_t max_binding_range; /* 0: the driver's maxStorageBufferRange; smaller values
                                  * (tests) force the multi-range code paths */
+    int dry_run;             /* 0: from $VKREEL_DRY_RUN, 1: force on, -1: force off (see below) */
 } vkr_gpu_options;
 
 /* Creates a context on the selected device; opt may be NULL (all defaults,
@@ -36,6 +37,16 @@ typedef struct {
  * a lost device are VKR_E_TEMPFAIL (the CLI exits 75); a bad --device spec is
  * VKR_E_USAGE. */
 int vkr_gpu_create(const vkr_gpu_options *opt, vkr_gpu **out);
+
+/* Dry run (memory planning): tensors are allocated and freed exactly as in a
+ * real run, in the same order and from the same arenas, but dispatches and
+ * copies are not recorded (no pipelines are built, nothing runs) and
+ * downloads return zeros. Everything the memory statistics report is then
+ * what a real run of the same work reports, with no compute: a full-size
+ * UNet step or VAE decode can be planned on lavapipe in seconds. Only code
+ * whose allocations depend on downloaded values would differ (none of the
+ * models do). */
+int vkr_gpu_is_dry_run(const vkr_gpu *gpu);
 
 /* Waits for the device, prints the profile table (VKREEL_PROFILE=1), saves the
  * pipeline cache and frees everything. NULL is fine. */

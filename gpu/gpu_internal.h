@@ -87,6 +87,7 @@ struct vkr_gpu {
     uint32_t queue_family;
     vkr_device_info info;
     int validate, profile, lost;
+    int dry_run; /* vkr_gpu_options.dry_run: allocate, record nothing (gpu.h) */
     unsigned validation_count;
     char validation_last[1024];
 
