@@ -207,15 +207,12 @@ static int cmd_bench_model(int argc, char **argv)
     const char *devname = vkr_gpu_device(gpu)->name;
     dry = vkr_gpu_is_dry_run(gpu);
     vkr_bench_model_result r;
-    rc = video ? vkr_bench_video_model(gpu, dir, &o, &r) : vkr_bench_audio_model(gpu, dir, &o, &r);
-    if (rc) {
-        rc = cli_error(rc, "bench");
-        vkr_gpu_destroy(gpu);
-        return rc;
-    }
+    /* A failing stage (e.g. a tensor over maxMemoryAllocationSize) still
+     * leaves the stages before it in r: print them, then the error. */
+    int bench_rc = video ? vkr_bench_video_model(gpu, dir, &o, &r) : vkr_bench_audio_model(gpu, dir, &o, &r);
     double torch_s = -1;
     int torch_threads = 0;
-    if (torch && video)
+    if (torch && video && !bench_rc)
         torch_unet(dir, &o, &torch_s, &torch_threads);
     if (json) {
         for (int i = 0; i < r.n_stages; i++) {
@@ -237,8 +234,12 @@ static int cmd_bench_model(int argc, char **argv)
                "act. MiB", "device MiB");
         for (int i = 0; i < r.n_stages; i++) {
             const vkr_bench_stage *s = &r.stage[i];
-            printf("%-18s %-44s %9.3f %11.1f %11.1f %11.1f %11.1f\n", s->name, s->shape, s->seconds,
-                   mib(s->weights_bytes), mib(s->tensors_peak), mib(s->activation_peak), mib(s->device_alloc_peak));
+            if (s->weights_bytes) /* a load: its "activations" are the weights themselves */
+                printf("%-18s %-44s %9.3f %11.1f %11.1f %11s %11.1f\n", s->name, s->shape, s->seconds,
+                       mib(s->weights_bytes), mib(s->tensors_peak), "-", mib(s->device_alloc_peak));
+            else
+                printf("%-18s %-44s %9.3f %11s %11.1f %11.1f %11.1f\n", s->name, s->shape, s->seconds, "-",
+                       mib(s->tensors_peak), mib(s->activation_peak), mib(s->device_alloc_peak));
         }
         printf("\nresident weights %.1f MiB; peak tensors in use %.1f MiB; peak device memory %.1f MiB\n",
                mib(r.weights_total), mib(r.tensors_peak), mib(r.device_alloc_peak));
@@ -257,7 +258,7 @@ static int cmd_bench_model(int argc, char **argv)
         }
     }
     vkr_gpu_destroy(gpu);
-    return VKR_OK;
+    return bench_rc ? cli_error(bench_rc, "bench") : VKR_OK;
 }
 
 int cmd_bench(int argc, char **argv)

@@ -27,12 +27,14 @@ static double now_s(void)
 typedef struct {
     double t0;
     vkr_gpu_mem_stats st0;
+    const char *name; /* the stage running, for the error context */
 } stage_mark;
 
 /* Finishes earlier work, gives back empty activation blocks (so the device
  * peak of this stage is its own), and restarts the peaks. */
-static int stage_begin(vkr_gpu *gpu, stage_mark *m)
+static int stage_begin(vkr_gpu *gpu, stage_mark *m, const char *name)
 {
+    m->name = name;
     int rc = vkr_gpu_trim(gpu);
     if (rc)
         return rc;
@@ -144,7 +146,7 @@ int vkr_bench_video_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
     vkr_tensor sample = {0}, ts = {0}, ehs = {0}, eps = {0}, z = {0}, video = {0};
     vkr_clip_text_output enc = {0};
     float *tvals = NULL;
-    stage_mark m;
+    stage_mark m = {0};
     int rc;
     memset(res, 0, sizeof *res);
     const int W = opt->width ? opt->width : 64, H = opt->height ? opt->height : 64;
@@ -154,7 +156,7 @@ int vkr_bench_video_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
     /* loads */
     if (!opt->skip_text) {
         snprintf(path, sizeof path, "%s/text_encoder", dir);
-        if ((rc = stage_begin(gpu, &m)) ||
+        if ((rc = stage_begin(gpu, &m, "load text_encoder")) ||
             (rc = vkr_clip_text_load_dir(gpu, path, VKR_VARIANT_DEFAULT, wdt, &clip)))
             goto done;
         have_clip = 1;
@@ -164,7 +166,7 @@ int vkr_bench_video_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
             goto done;
     }
     snprintf(path, sizeof path, "%s/unet", dir);
-    if ((rc = stage_begin(gpu, &m)) || (rc = vkr_unet3d_load(gpu, path, wdt, &unet)))
+    if ((rc = stage_begin(gpu, &m, "load unet")) || (rc = vkr_unet3d_load(gpu, path, wdt, &unet)))
         goto done;
     const vkr_unet3d_config *uc = vkr_unet3d_get_config(unet);
     snprintf(shape, sizeof shape, "block_out %d..%d, %s", uc->block_out_channels[0],
@@ -174,7 +176,7 @@ int vkr_bench_video_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
     int s = 8; /* VAE factor, from the VAE config when it is loaded */
     if (!opt->skip_vae) {
         snprintf(path, sizeof path, "%s/vae", dir);
-        if ((rc = stage_begin(gpu, &m)) || (rc = vkr_vae_load_ex(gpu, path, wdt, VKR_VAE_LOAD_ALL, &vae)))
+        if ((rc = stage_begin(gpu, &m, "load vae")) || (rc = vkr_vae_load_ex(gpu, path, wdt, VKR_VAE_LOAD_ALL, &vae)))
             goto done;
         have_vae = 1;
         s = vkr_vae_scale_factor(&vae.cfg);
@@ -190,7 +192,7 @@ int vkr_bench_video_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
 
     /* text encoder: the pipeline's two rows (negative prompt, prompt) */
     if (have_clip) {
-        if ((rc = clip_ids(dir, &ids, &seq)) || (rc = stage_begin(gpu, &m)) ||
+        if ((rc = clip_ids(dir, &ids, &seq)) || (rc = stage_begin(gpu, &m, "text_encoder")) ||
             (rc = vkr_clip_text_forward(gpu, &clip, ids, 2, seq, 0, &enc)))
             goto done;
         snprintf(shape, sizeof shape, "2x%d tokens, %s", seq, dt_name(clip.dtype));
@@ -211,7 +213,7 @@ int vkr_bench_video_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
             tvals[i] = 981.0f; /* the first DDIM timestep of 50 */
         if ((rc = alloc_random(gpu, adt, sne, 1, &sample)) || (rc = alloc_random(gpu, adt, ene, 2, &ehs)) ||
             (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, tne, &ts)) ||
-            (rc = vkr_tensor_upload(gpu, &ts, tvals, VKR_F32)) || (rc = stage_begin(gpu, &m)))
+            (rc = vkr_tensor_upload(gpu, &ts, tvals, VKR_F32)) || (rc = stage_begin(gpu, &m, "unet")))
             goto done;
         const int steps = opt->steps > 0 ? opt->steps : 1;
         for (int i = 0; i < steps; i++) {
@@ -239,7 +241,7 @@ int vkr_bench_video_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
         if ((rc = alloc_random(gpu, VKR_F32, zne, 3, &z)))
             goto done;
         vkr_vae_decode_shape(&vae, zne, one);
-        if ((rc = stage_begin(gpu, &m)) || (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, one, &video)) ||
+        if ((rc = stage_begin(gpu, &m, "vae_decode")) || (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, one, &video)) ||
             (rc = vkr_vae_decode_into(gpu, &vae, &z, &opt->vae, &video)))
             goto done;
         snprintf(shape, sizeof shape, "1x%dx%dx%lldx%lld -> %dx%d px%s%s", vae.cfg.latent_channels, F, (long long)h,
@@ -249,6 +251,8 @@ int vkr_bench_video_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
             goto done;
     }
 done:
+    if (rc && m.name)
+        vkr_fail_context(rc, "stage %s", m.name);
     vkr_clip_text_output_free(gpu, &enc);
     vkr_tensor_free(gpu, &video);
     vkr_tensor_free(gpu, &z);
@@ -311,7 +315,7 @@ int vkr_bench_audio_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
     int seq = 0;
     vkr_clap_text_output enc = {0};
     vkr_tensor z = {0}, mel = {0}, wave = {0};
-    stage_mark m;
+    stage_mark m = {0};
     int rc;
     memset(res, 0, sizeof *res);
     const vkr_dtype wdt = opt->weights;
@@ -319,7 +323,7 @@ int vkr_bench_audio_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
 
     if (!opt->skip_text) {
         snprintf(path, sizeof path, "%s/text_encoder", dir);
-        if ((rc = stage_begin(gpu, &m)) ||
+        if ((rc = stage_begin(gpu, &m, "load text_encoder")) ||
             (rc = vkr_clap_text_load_dir(gpu, path, VKR_VARIANT_DEFAULT, wdt, &clap)))
             goto done;
         have_clap = 1;
@@ -330,11 +334,11 @@ int vkr_bench_audio_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
     }
     if (!opt->skip_vae) {
         snprintf(path, sizeof path, "%s/vae", dir);
-        if ((rc = stage_begin(gpu, &m)) || (rc = vkr_vae_load_ex(gpu, path, wdt, VKR_VAE_LOAD_ALL, &vae)))
+        if ((rc = stage_begin(gpu, &m, "load vae")) || (rc = vkr_vae_load_ex(gpu, path, wdt, VKR_VAE_LOAD_ALL, &vae)))
             goto done;
         have_vae = 1;
         snprintf(shape, sizeof shape, "encoder + decoder, %s", dt_name(wdt));
-        if ((rc = stage_end(gpu, &m, res, 1, "load vae", shape)) || (rc = stage_begin(gpu, &m)) ||
+        if ((rc = stage_end(gpu, &m, res, 1, "load vae", shape)) || (rc = stage_begin(gpu, &m, "load vocoder")) ||
             (rc = vkr_hifigan_load_component(gpu, dir, "vocoder", VKR_VARIANT_DEFAULT, wdt, &voc)))
             goto done;
         have_voc = 1;
@@ -344,7 +348,7 @@ int vkr_bench_audio_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
             goto done;
     }
     if (have_clap) {
-        if ((rc = roberta_ids(dir, &ids, &mask, &seq)) || (rc = stage_begin(gpu, &m)) ||
+        if ((rc = roberta_ids(dir, &ids, &mask, &seq)) || (rc = stage_begin(gpu, &m, "text_encoder")) ||
             (rc = vkr_clap_text_forward(gpu, &clap, ids, mask, 2, seq, 0, &enc)))
             goto done;
         snprintf(shape, sizeof shape, "2x%d tokens, %s", seq, dt_name(clap.dtype));
@@ -367,7 +371,7 @@ int vkr_bench_audio_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
         if ((rc = alloc_random(gpu, VKR_F32, zne, 4, &z)))
             goto done;
         vkr_vae_decode_shape(&vae, zne, one);
-        if ((rc = stage_begin(gpu, &m)) || (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, one, &mel)) ||
+        if ((rc = stage_begin(gpu, &m, "vae_decode")) || (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, one, &mel)) ||
             (rc = vkr_vae_decode_into(gpu, &vae, &z, &opt->vae, &mel)))
             goto done;
         snprintf(shape, sizeof shape, "1x%dx%lldx%lld -> %d x %d mel", vae.cfg.latent_channels, (long long)(T / s),
@@ -379,7 +383,7 @@ int vkr_bench_audio_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
         const int64_t spec_ne[VKR_DIMS] = {1, 1, 1, T, mels};
         const int64_t wne[VKR_DIMS] = {1, 1, 1, 1, vkr_hifigan_output_length(&voc.cfg, T)};
         vkr_tensor spec;
-        if ((rc = vkr_tensor_reshape(&mel, spec_ne, &spec)) || (rc = stage_begin(gpu, &m)) ||
+        if ((rc = vkr_tensor_reshape(&mel, spec_ne, &spec)) || (rc = stage_begin(gpu, &m, "vocoder")) ||
             (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, wne, &wave)) ||
             (rc = vkr_hifigan_forward(gpu, &voc, &spec, &wave, NULL, NULL)))
             goto done;
@@ -388,6 +392,8 @@ int vkr_bench_audio_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
             goto done;
     }
 done:
+    if (rc && m.name)
+        vkr_fail_context(rc, "stage %s", m.name);
     vkr_clap_text_output_free(gpu, &enc);
     vkr_tensor_free(gpu, &wave);
     vkr_tensor_free(gpu, &mel);

@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""PyTorch CPU timing of one UNet3DConditionModel forward on a model directory,
+the same-run reference for `vkreel bench model --video-model DIR --torch`.
+
+  bench_torch_model.py MODEL_DIR [--size WxH] [--frames N] [--batch N] [--steps N]
+                       [--threads N] [--json]
+
+The network is tools/unet3d_reference.py (an independent torch implementation
+of diffusers' UNet3DConditionModel, float64 by default), run here in float32:
+the weights (safetensors or torch .bin, f16 or f32) are loaded as float32, and
+the reference's one float64 cast (the timestep sinusoid) is made a float32 one
+while timing. The input is the same shape as vkreel's bench: (batch, 4,
+frames, H/8, W/8) latents, batch rows of 77 x cross_attention_dim text states,
+timestep 981. One warm-up forward, then --steps timed forwards; prints seconds
+per forward (JSON with --json: {"stage": "unet", "impl", "threads", "seconds"}).
+
+Install libopenblas0-pthread (Debian) first: without it torch uses the
+reference BLAS and is ~15x slower (see docs/performance.md)."""
+import argparse
+import json
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import unet3d_reference as ref  # noqa: E402  (sets the default dtype to float64)
+
+torch.set_default_dtype(torch.float32)
+
+ST_NP = {"F32": "<f4", "F16": "<f2", "BF16": None, "F64": "<f8", "I64": "<i8"}
+
+
+def load_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        h = json.loads(f.read(n))
+    h.pop("__metadata__", None)
+    mm = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + n)
+    out = {}
+    for k, v in h.items():
+        a, b = v["data_offsets"]
+        dt = ST_NP[v["dtype"]]
+        if dt is None:
+            raise SystemExit("%s: %s is %s (not supported here)" % (path, k, v["dtype"]))
+        arr = np.frombuffer(mm[a:b], dtype=dt).reshape(v["shape"])
+        out[k] = torch.from_numpy(arr.astype(np.float32))
+    return out
+
+
+def load_weights(unet_dir):
+    for fn in ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"):
+        p = os.path.join(unet_dir, fn)
+        if os.path.exists(p):
+            return load_safetensors(p)
+    for fn in ("diffusion_pytorch_model.bin", "diffusion_pytorch_model.fp16.bin"):
+        p = os.path.join(unet_dir, fn)
+        if os.path.exists(p):
+            sd = torch.load(p, map_location="cpu")
+            return {k: v.float() for k, v in sd.items()}
+    raise SystemExit("%s: no diffusion_pytorch_model.{safetensors,bin}" % unet_dir)
+
+
+class Float32Params(ref.Params):
+    """unet3d_reference.Params over already-converted float32 tensors."""
+
+    def __init__(self, tensors):
+        super().__init__()
+        self.t = tensors
+
+
+class float32_casts:
+    """unet3d_reference.forward casts the timestep sinusoid with .double();
+    make that a float32 cast while timing so the whole network runs in float32."""
+
+    def __enter__(self):
+        self.saved = torch.Tensor.double
+        torch.Tensor.double = lambda t: t.float()
+
+    def __exit__(self, *a):
+        torch.Tensor.double = self.saved
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model")
+    ap.add_argument("--size", default="64x64")
+    ap.add_argument("--frames", type=int, default=4)
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    unet_dir = os.path.join(args.model, "unet") if os.path.isdir(os.path.join(args.model, "unet")) else args.model
+    cfg = json.load(open(os.path.join(unet_dir, "config.json")))
+    W, H = (int(v) for v in args.size.split("x"))
+    t0 = time.perf_counter()
+    P = Float32Params(load_weights(unet_dir))
+    load_s = time.perf_counter() - t0
+    g = torch.Generator().manual_seed(0)
+    sample = torch.randn(args.batch, cfg.get("in_channels", 4), args.frames, H // 8, W // 8, generator=g)
+    ehs = torch.randn(args.batch, 77, cfg.get("cross_attention_dim", 1024), generator=g)
+    ts = torch.full((args.batch,), 981.0)
+    times = []
+    with torch.no_grad(), float32_casts():
+        out = ref.forward(P, cfg, sample, ts, ehs)  # warm-up
+        assert out.dtype == torch.float32 and torch.isfinite(out).all(), (out.dtype, "non-finite output")
+        unused = sorted(set(P.t) - P.used)
+        if unused:
+            raise SystemExit("unused tensors: %s" % unused[:5])
+        for _ in range(args.steps):
+            t0 = time.perf_counter()
+            ref.forward(P, cfg, sample, ts, ehs)
+            times.append(time.perf_counter() - t0)
+    sec = sum(times) / len(times)
+    row = {"stage": "unet", "impl": "torch-%s-cpu-f32" % torch.__version__, "threads": torch.get_num_threads(),
+           "shape": "%dx%dx%dx%dx%d" % tuple(sample.shape), "load_seconds": round(load_s, 3), "seconds": round(sec, 3)}
+    if args.json:
+        print(json.dumps(row), flush=True)
+    else:
+        print("torch UNet3D forward %s f32, %d threads: %.3f s (weights loaded in %.1f s)" % (
+            row["shape"], row["threads"], sec, load_s))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
