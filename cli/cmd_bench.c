@@ -47,7 +47,8 @@ static void model_usage(void)
     printf("Usage: vkreel bench model (--video-model DIR | --audio-model DIR) [--size WxH] [--frames N]\n"
            "                          [--audio-frames N] [--batch N] [--steps N] [--dtype f16|f32]\n"
            "                          [--act-dtype f32|f16] [--vae-chunk N] [--vae-tile N] [--vae-budget MIB]\n"
-           "                          [--skip-text] [--skip-vae] [--dry-run] [--torch] [--json] [--device SPEC]\n\n"
+           "                          [--skip-text] [--skip-vae] [--dry-run] [--dry-run-limit MIB] [--torch]\n"
+           "                          [--json] [--device SPEC]\n\n"
            "Loads a diffusers model directory (real configs; real or random weights, see\n"
            "tools/make_random_model.py) and runs each stage once: the text encoder on the two\n"
            "classifier-free-guidance rows, the UNet (--steps forwards of --batch rows, default 1 x 2),\n"
@@ -68,6 +69,8 @@ static void model_usage(void)
            "  --skip-text, --skip-vae   leave a component out\n"
            "  --dry-run          allocate exactly as a real run but compute nothing (VKREEL_DRY_RUN=1):\n"
            "                     exact memory peaks at sizes too slow to run; times are meaningless\n"
+           "  --dry-run-limit MIB  dry run planning for a device with this maxMemoryAllocationSize and\n"
+           "                     maxStorageBufferRange (lavapipe has 2048 / 128; discrete GPUs ~4096)\n"
            "  --torch            also time the same UNet forward with PyTorch on the CPU\n"
            "                     (tools/bench_torch_model.py; $VKREEL_PYTHON, default /usr/bin/python3;\n"
            "                     $VKREEL_TOOLS, default ./tools)\n"
@@ -124,6 +127,7 @@ static int cmd_bench_model(int argc, char **argv)
                               .weights = VKR_F16, .activations = VKR_F32};
     const char *video = NULL, *audio = NULL, *device = NULL;
     int json = 0, dry = 0, torch = 0;
+    unsigned long long dry_limit = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--json")) {
@@ -149,7 +153,7 @@ static int cmd_bench_model(int argc, char **argv)
         static const char *const with_value[] = {"--video-model", "--audio-model", "--size", "--frames",
                                                  "--audio-frames", "--batch", "--steps", "--dtype",
                                                  "--act-dtype", "--vae-chunk", "--vae-tile", "--vae-budget",
-                                                 "--device"};
+                                                 "--device", "--dry-run-limit"};
         const int n_with = (int)(sizeof with_value / sizeof *with_value);
         int k = -1;
         const char *val = NULL;
@@ -194,14 +198,22 @@ static int cmd_bench_model(int argc, char **argv)
         case 9: o.vae.frames_per_chunk = (int)v; break;
         case 10: o.vae.tile_latent = (int)v; break;
         case 11: o.vae.memory_budget = (uint64_t)v << 20; break;
-        default: device = val; break;
+        case 12: device = val; break;
+        default:
+            dry_limit = strtoull(val, &end, 10);
+            if (*end || !dry_limit || dry_limit > (1ull << 30))
+                return cli_usage("bench", "--dry-run-limit: expected MiB, got '%s'", val);
+            dry_limit <<= 20;
+            dry = 1;
+            break;
         }
     }
     if (!video == !audio)
         return cli_usage("bench", "model: give exactly one of --video-model DIR or --audio-model DIR");
     const char *dir = video ? video : audio;
     vkr_gpu *gpu = NULL;
-    int rc = vkr_gpu_create(&(vkr_gpu_options){.device = device, .dry_run = dry ? 1 : 0}, &gpu);
+    int rc = vkr_gpu_create(&(vkr_gpu_options){.device = device, .dry_run = dry ? 1 : 0, .dry_run_limit = dry_limit},
+                            &gpu);
     if (rc)
         return cli_error(rc, "bench");
     const char *devname = vkr_gpu_device(gpu)->name;

@@ -30,6 +30,9 @@ typedef struct {
     uint64_t max_binding_range; /* 0: the driver's maxStorageBufferRange; smaller values
                                  * (tests) force the multi-range code paths */
     int dry_run;             /* 0: from $VKREEL_DRY_RUN, 1: force on, -1: force off (see below) */
+    uint64_t dry_run_limit;  /* dry run only: bytes to use as maxMemoryAllocationSize and
+                              * maxStorageBufferRange (capped at 4 GiB - 1) instead of the
+                              * device's (0: $VKREEL_DRY_RUN_LIMIT_MIB, else the device's) */
 } vkr_gpu_options;
 
 /* Creates a context on the selected device; opt may be NULL (all defaults,
@@ -45,7 +48,9 @@ int vkr_gpu_create(const vkr_gpu_options *opt, vkr_gpu **out);
  * what a real run of the same work reports, with no compute: a full-size
  * UNet step or VAE decode can be planned on lavapipe in seconds. Only code
  * whose allocations depend on downloaded values would differ (none of the
- * models do). */
+ * models do). dry_run_limit plans for a device whose allocation / binding
+ * limits are larger than this one's (lavapipe: 2 GiB / 128 MiB; discrete
+ * GPUs: about 4 GiB for both). */
 int vkr_gpu_is_dry_run(const vkr_gpu *gpu);
 
 /* Waits for the device, prints the profile table (VKREEL_PROFILE=1), saves the

@@ -303,8 +303,21 @@ int vkr_gpu_create(const vkr_gpu_options *opt, vkr_gpu **out)
     gpu->staging_size = opt->staging_size;
     gpu->max_range = opt->max_binding_range;
     int rc;
-    if ((rc = create_instance(gpu)) || (rc = select_device(gpu, opt->device)) || (rc = create_device(gpu)) ||
-        (rc = vkr_mem_init(gpu)) || (rc = vkr_pipelines_init(gpu)) || (rc = vkr_recorder_init(gpu)) ||
+    if ((rc = create_instance(gpu)) || (rc = select_device(gpu, opt->device)) || (rc = create_device(gpu)))
+        goto fail;
+    if (gpu->dry_run) {
+        /* Planning for another device: only the recorder and the allocator
+         * read these two limits, and a dry run records nothing. */
+        uint64_t lim = opt->dry_run_limit;
+        const char *env = getenv("VKREEL_DRY_RUN_LIMIT_MIB");
+        if (!lim && env && *env)
+            lim = strtoull(env, NULL, 10) << 20;
+        if (lim) {
+            gpu->info.max_memory_allocation_size = lim;
+            gpu->info.max_storage_buffer_range = lim < 0xffffffffull ? lim : 0xffffffffull;
+        }
+    }
+    if ((rc = vkr_mem_init(gpu)) || (rc = vkr_pipelines_init(gpu)) || (rc = vkr_recorder_init(gpu)) ||
         (rc = vkr_prof_init(gpu)))
         goto fail;
     if (gpu->dry_run)

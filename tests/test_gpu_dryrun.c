@@ -6,7 +6,9 @@
  *    tensors_in_use peaks, weight bytes and device-memory peaks as a real run,
  *    and records the same number of dispatches;
  *  - in a dry run nothing executes: a download returns zeros, not the
- *    uploaded values. */
+ *    uploaded values;
+ *  - dry_run_limit replaces maxMemoryAllocationSize / maxStorageBufferRange
+ *    in a dry run only. */
 #include "gpu_test.h"
 
 #include "gpu/gpu_internal.h"
@@ -62,6 +64,22 @@ static void test_dry_download_zeros(void)
     gt_close(gpu);
 }
 
+/* dry_run_limit replaces the two limits only in a dry run. */
+static void test_dry_run_limit(void)
+{
+    const uint64_t lim = 3ull << 30;
+    vkr_gpu *gpu = gt_open(&(vkr_gpu_options){.dry_run = 1, .dry_run_limit = lim});
+    const vkr_device_info *d = vkr_gpu_device(gpu);
+    CHECK(d->max_memory_allocation_size == lim && d->max_storage_buffer_range == lim,
+          "dry run limit: alloc %llu, range %llu, expected %llu", (unsigned long long)d->max_memory_allocation_size,
+          (unsigned long long)d->max_storage_buffer_range, (unsigned long long)lim);
+    gt_close(gpu);
+    gpu = gt_open(&(vkr_gpu_options){.dry_run = -1, .dry_run_limit = lim});
+    d = vkr_gpu_device(gpu);
+    CHECK(d->max_memory_allocation_size != lim, "a real run must keep the device's maxMemoryAllocationSize");
+    gt_close(gpu);
+}
+
 typedef int (*bench_fn)(vkr_gpu *, const char *, const vkr_bench_model_opts *, vkr_bench_model_result *);
 
 static void compare_runs(const char *what, bench_fn fn, const char *dir, const vkr_bench_model_opts *o)
@@ -103,6 +121,7 @@ int main(void)
 {
     test_reset_peak();
     test_dry_download_zeros();
+    test_dry_run_limit();
     vkr_bench_model_opts o = {.width = 64, .height = 48, .frames = 3, .batch = 2, .steps = 1,
                               .weights = VKR_F32, .activations = VKR_F32};
     compare_runs("pipeline_t2v", vkr_bench_video_model, "tests/golden/pipeline_t2v", &o);
