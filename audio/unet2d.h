@@ -23,8 +23,48 @@
 
 #include "gpu/tensor.h"
 
+#define VKR_UNET2D_MAX_BLOCKS 6
+
+typedef enum {
+    VKR_UNET2D_CLASS_NONE = 0,          /* class_embed_type null */
+    VKR_UNET2D_CLASS_SIMPLE_PROJECTION, /* nn.Linear(projection_class_embeddings_input_dim, time_embed_dim) */
+    VKR_UNET2D_CLASS_PROJECTION,        /* TimestepEmbedding(projection_..._dim, time_embed_dim): Linear-act-Linear */
+} vkr_unet2d_class_embed;
+
+/* The hyper-parameters the forward pass uses, resolved from config.json with
+ * diffusers 0.27.2's defaults; per-block values are indexed by down block
+ * (the up blocks use them reversed, as diffusers does). */
+typedef struct {
+    int in_channels, out_channels;
+    int n_blocks;
+    int block_out_channels[VKR_UNET2D_MAX_BLOCKS];
+    int down_has_attention[VKR_UNET2D_MAX_BLOCKS]; /* CrossAttnDownBlock2D (1) / DownBlock2D (0) */
+    int up_has_attention[VKR_UNET2D_MAX_BLOCKS];   /* up block i: CrossAttnUpBlock2D / UpBlock2D */
+    int layers_per_block[VKR_UNET2D_MAX_BLOCKS];
+    int transformer_layers_per_block[VKR_UNET2D_MAX_BLOCKS];
+    int num_heads[VKR_UNET2D_MAX_BLOCKS];           /* = config attention_head_dim (see unet2d.c) */
+    int cross_attention_dim[VKR_UNET2D_MAX_BLOCKS]; /* attn2 key/value width */
+    int has_mid_block;                              /* UNetMidBlock2DCrossAttn (0: mid_block_type null) */
+    int norm_num_groups;
+    float norm_eps;
+    float mid_block_scale_factor;
+    int downsample_padding;
+    int conv_in_kernel, conv_out_kernel;
+    int center_input_sample;
+    int flip_sin_to_cos;
+    float freq_shift;
+    int time_embed_dim;  /* time_embedding_dim, else 4 * block_out_channels[0] */
+    vkr_unet2d_class_embed class_embed;
+    int class_embed_dim; /* projection_class_embeddings_input_dim (0 without class embedding) */
+    int class_embeddings_concat;
+    int temb_channels;   /* the resnets' time-embedding width: 2 * time_embed_dim when concatenated */
+} vkr_unet2d_config;
+
 typedef struct vkr_unet2d vkr_unet2d;
 
+/* Reads and validates config.json of a UNet folder (or of a pipeline folder's
+ * unet/): unsupported values are VKR_E_DATA naming the key. */
+int vkr_unet2d_config_load(const char *path, vkr_unet2d_config *cfg);
 
 /* Loads config + weights. path: a diffusers pipeline folder (uses unet/), a
  * component folder (config.json + diffusion_pytorch_model.* as resolved in
@@ -40,6 +80,17 @@ int vkr_unet2d_out_channels(const vkr_unet2d *unet);
 int vkr_unet2d_downsample_factor(const vkr_unet2d *unet);
 /* projection_class_embeddings_input_dim (0 when class_embed_type is null). */
 int vkr_unet2d_class_embed_dim(const vkr_unet2d *unet);
+
+const vkr_unet2d_config *vkr_unet2d_get_config(const vkr_unet2d *unet);
+
+/* Optional observer of the top-level module outputs (diffusers names:
+ * "time_proj", "time_embedding", "class_embedding", "conv_in",
+ * "down_blocks.i", "mid_block", "up_blocks.i", "conv_norm_out", "conv_out")
+ * for bisecting against debug vectors. Called during recording: download (a
+ * sync point) to look at the tensor. Feature maps are (N, C, 1, H, W);
+ * embeddings {1, 1, 1, N, D}. */
+typedef int (*vkr_unet2d_observer)(void *user, const char *name, const vkr_tensor *t);
+void vkr_unet2d_set_observer(vkr_unet2d *unet, vkr_unet2d_observer fn, void *user);
 
 /* eps/v prediction. sample (N, C, 1, H, W) (AudioLDM: H = mel time frames /
  * vae scale, W = mel bins / vae scale); timesteps an F32 tensor of N values;

@@ -24,6 +24,8 @@
  * binding window (see split()). */
 #include "gpu/ops_attention.h"
 #include "gpu/gpu_internal.h"
+#include "gpu/ops_matmul.h"
+#include "gpu/ops_norm.h"
 
 #include "common/status.h"
 
@@ -321,6 +323,40 @@ static int check_operand(const char *name, const vkr_tensor *t, const vkr_tensor
     return rc;
 }
 
+/* Heads wider than the fused kernel holds in registers (AudioLDM-l's 1280 / 8
+ * = 160 at its lowest resolution, where there are few tokens): the unfused
+ * form with the Lq x Lk scores materialised in f32, S = scale q k^T (matmul
+ * epilogue), P = softmax(S + mask) in place, out = P v. f16/bf16 q goes
+ * through an f32 copy and the output is rounded once, as in the fused kernel
+ * (the matmul's B operand, k or v, may keep its storage dtype). */
+static int attention_unfused(vkr_gpu *gpu, const vkr_tensor *q, const vkr_tensor *k, const vkr_tensor *v,
+                             const vkr_tensor *mask, float scale, const vkr_tensor *out)
+{
+    static const int swap_hw[VKR_DIMS] = {0, 1, 2, 4, 3};
+    const int64_t sne[VKR_DIMS] = {1, q->ne[1], q->ne[2], q->ne[3], k->ne[3]};
+    const int wide = q->dtype != VKR_F32;
+    vkr_tensor s = {0}, q32 = {0}, o32 = {0}, kt;
+    const vkr_matmul_epilogue ep = {.scale = scale};
+    int rc;
+    if ((rc = vkr_tensor_permute(k, swap_hw, &kt)) ||
+        (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, sne, &s)))
+        goto fail;
+    if (wide && ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, q->ne, &q32)) ||
+                 (rc = vkr_op_copy(gpu, q, &q32)) ||
+                 (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, out->ne, &o32))))
+        goto fail;
+    if ((rc = vkr_op_matmul(gpu, wide ? &q32 : q, &kt, &ep, &s)) || (rc = vkr_op_softmax(gpu, &s, mask, 1.0f, &s)) ||
+        (rc = vkr_op_matmul(gpu, &s, v, NULL, wide ? &o32 : out)))
+        goto fail;
+    if (wide)
+        rc = vkr_op_copy(gpu, &o32, out);
+fail:
+    vkr_tensor_free(gpu, &s);
+    vkr_tensor_free(gpu, &q32);
+    vkr_tensor_free(gpu, &o32);
+    return rc;
+}
+
 int vkr_op_attention(vkr_gpu *gpu, const vkr_tensor *q, const vkr_tensor *k, const vkr_tensor *v,
                      const vkr_attention_params *params, const vkr_tensor *out)
 {
@@ -328,10 +364,11 @@ int vkr_op_attention(vkr_gpu *gpu, const vkr_tensor *q, const vkr_tensor *k, con
     const vkr_attention_params *pp = params ? params : &defaults;
     int64_t B = q->ne[1], H = q->ne[2], Lq = q->ne[3], Lk = k->ne[3], D = q->ne[4];
     int rc;
-    if (q->ne[0] != 1 || D < 1 || D > MAX_HEAD_DIM)
+    const int unfused = D > MAX_HEAD_DIM && !pp->causal && pp->variant == VKR_ATTENTION_AUTO;
+    if (q->ne[0] != 1 || D < 1 || (D > MAX_HEAD_DIM && !unfused))
         return vkr_fail(VKR_E_INTERNAL, "attention: q is %lldx%lldx%lldx%lldx%lld, expected 1xBxHxLqxD with D in "
-                        "1..%d", (long long)q->ne[0], (long long)B, (long long)H, (long long)Lq, (long long)D,
-                        MAX_HEAD_DIM);
+                        "1..%d (wider heads: non-causal, automatic variant only)", (long long)q->ne[0],
+                        (long long)B, (long long)H, (long long)Lq, (long long)D, MAX_HEAD_DIM);
     if ((rc = check_operand("k", k, q, B, H, Lk, D)) || (rc = check_operand("v", v, q, B, H, Lk, D)) ||
         (rc = check_operand("out", out, q, B, H, Lq, D)))
         return rc;
@@ -358,6 +395,8 @@ int vkr_op_attention(vkr_gpu *gpu, const vkr_tensor *q, const vkr_tensor *k, con
     if ((rc = vkr_storage_index(gpu, q->dtype, &job.pl.storage)))
         return rc;
     job.pl.scale = pp->scale != 0 ? pp->scale : (float)(1.0 / sqrt((double)D));
+    if (unfused)
+        return attention_unfused(gpu, q, k, v, pp->mask, job.pl.scale, out);
     job.pl.causal = pp->causal != 0;
     query_device(gpu, &job.dev);
     return split(gpu, &job, 0, B, 0, H, 0, Lq);

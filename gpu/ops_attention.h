@@ -7,8 +7,11 @@
  * strides, so the heads of a tokens-major (B, L, H*D) projection are read in
  * place (vkr_attention_split_heads) and the output is written straight into a
  * (B, L, H*D) tensor. q: {1,B,H,Lq,D}; k, v: {1,B,H,Lk,D}; out: {1,B,H,Lq,D}.
- * Self and cross attention (Lq != Lk); head dim D 1..128; q, k, v, mask and out
+ * Self and cross attention (Lq != Lk); head dim D 1..128 fused; q, k, v, mask and out
  * share one storage dtype (F32, F16, BF16); softmax and accumulation are f32.
+ * Wider heads (AudioLDM-l: 160) run unfused (f32 scores Lq x Lk in memory:
+ * matmul, softmax, matmul; non-causal, automatic variant only; a fully masked
+ * row gives NaN there instead of the mean of v).
  *
  * Mask (optional): additive, extents {1, B|1, H|1, Lq|1, Lk} (dims of extent 1
  * broadcast), e.g. a key-padding mask {1,B,1,1,Lk} of 0 / -inf (or finfo.min).

@@ -18,7 +18,7 @@ static const vkr_golden_runner runners[] = {
     {"vae_decoder", "AutoencoderKL (SD image VAE) decode / encode", vkr_golden_run_vae},
     {"vae_mel", "AutoencoderKL (AudioLDM mel VAE) decode / encode", vkr_golden_run_vae},
     {"unet3d", "UNet3DConditionModel (ModelScope / Zeroscope)", vkr_golden_run_unet3d},
-    {"unet2d_audioldm", "UNet2DConditionModel (AudioLDM)", NULL},
+    {"unet2d_audioldm", "UNet2DConditionModel (AudioLDM)", vkr_golden_run_unet2d},
     {"hifigan", "SpeechT5HifiGan vocoder", vkr_golden_run_hifigan},
     {"pipeline_t2v", "TextToVideoSDPipeline end to end", vkr_golden_run_pipeline_t2v},
     {"pipeline_audioldm", "AudioLDMPipeline end to end", NULL},

@@ -1,5 +1,6 @@
 /* Fused attention (gpu/ops_attention.c) vs the double-precision reference
- * (gpu/ref_attention.c): odd lengths (Lq != Lk), head dims 1..128, 1/3/5/8
+ * (gpu/ref_attention.c): odd lengths (Lq != Lk), head dims 1..128 (and the
+ * unfused path for 136 and 160), 1/3/5/8
  * heads, batch 1..3, every storage dtype, key-padding / full additive masks and
  * causal, strided views (heads split from a tokens-major (B, L, H*D) tensor,
  * temporal (B*H*W, F, C) sequences read from a frames-major tensor, output
@@ -241,7 +242,9 @@ static void test_errors(vkr_gpu *gpu)
     CHECK(vkr_op_attention(gpu, &q, &q, &q, NULL, &o) == VKR_E_INTERNAL, "dtype mismatch must fail");
     vkr_tensor big;
     GT_OK(vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, (int64_t[5]){1, 1, 1, 2, 129}, &big));
-    CHECK(vkr_op_attention(gpu, &big, &big, &big, NULL, &big) == VKR_E_INTERNAL, "head dim 129 must fail");
+    const vkr_attention_params causal = {.causal = 1};
+    CHECK(vkr_op_attention(gpu, &big, &big, &big, &causal, &big) == VKR_E_INTERNAL,
+          "head dim 129 causal (no unfused path) must fail");
     vkr_tensor_free(gpu, &q), vkr_tensor_free(gpu, &k), vkr_tensor_free(gpu, &o), vkr_tensor_free(gpu, &big);
 }
 
@@ -299,6 +302,12 @@ int main(void)
     for (int vi = 0; vi < nvar; vi++) {
         run_case(gpu, &(acase){1, 2, 33, 100, 16, VKR_F32, LAYOUT_BHLD, MASK_NONE, 0, variants[vi], -4, 4, 20, 0});
         run_case(gpu, &(acase){1, 2, 33, 100, 16, VKR_F16, LAYOUT_BHLD, MASK_NONE, 0, variants[vi], -4, 4, 20, 0});
+    }
+    /* heads wider than 128 (AudioLDM-l: 160): the unfused path, with masks and strided views */
+    for (int t = 0; t < 3; t++) {
+        run_case(gpu, &(acase){2, 3, 17, 9, 160, dts[t], LAYOUT_TOKENS, MASK_FULL, 0, VKR_ATTENTION_AUTO, -1, 1, 0,
+                               0});
+        run_case(gpu, &(acase){1, 2, 33, 33, 136, dts[t], LAYOUT_BHLD, MASK_NONE, 0, VKR_ATTENTION_AUTO, -1, 1, 0, 0});
     }
     /* one long sequence, checked on a sample of rows */
     run_case(gpu, &(acase){1, 1, 4096, 4096, 64, VKR_F32, LAYOUT_TOKENS, MASK_NONE, 0, VKR_ATTENTION_AUTO, -1, 1, 0,
