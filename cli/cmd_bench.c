@@ -47,7 +47,8 @@ static void model_usage(void)
     printf("Usage: vkreel bench model (--video-model DIR | --audio-model DIR) [--size WxH] [--frames N]\n"
            "                          [--audio-frames N] [--batch N] [--steps N] [--dtype f16|f32]\n"
            "                          [--act-dtype f32|f16] [--vae-chunk N] [--vae-tile N] [--vae-budget MIB]\n"
-           "                          [--skip-text] [--skip-vae] [--dry-run] [--dry-run-limit MIB] [--torch]\n"
+           "                          [--skip-text] [--skip-vae] [--dry-run] [--dry-run-limit MIB]\n"
+           "                          [--dry-run-heap MIB] [--torch]\n"
            "                          [--json] [--device SPEC]\n\n"
            "Loads a diffusers model directory (real configs; real or random weights, see\n"
            "tools/make_random_model.py) and runs each stage once: the text encoder on the two\n"
@@ -58,7 +59,7 @@ static void model_usage(void)
            "VkDeviceMemory high-water mark).\n\n"
            "Options:\n"
            "  --video-model DIR  TextToVideoSDPipeline folder (ModelScope ms-1.7b, Zeroscope)\n"
-           "  --audio-model DIR  AudioLDMPipeline folder (the UNet stage joins with audio/unet2d)\n"
+           "  --audio-model DIR  AudioLDMPipeline folder (AudioLDM s/m/l)\n"
            "  --size WxH         video pixels (default 64x64)      --frames N   video frames (default 4)\n"
            "  --audio-frames N   mel frames for the audio VAE / vocoder (default 64 = 0.64 s)\n"
            "  --batch N          UNet rows (default 2)              --steps N    UNet forwards (default 1)\n"
@@ -71,6 +72,8 @@ static void model_usage(void)
            "                     exact memory peaks at sizes too slow to run; times are meaningless\n"
            "  --dry-run-limit MIB  dry run planning for a device with this maxMemoryAllocationSize and\n"
            "                     maxStorageBufferRange (lavapipe has 2048 / 128; discrete GPUs ~4096)\n"
+           "  --dry-run-heap MIB  dry run as on a GPU with MIB of device memory: fails (exit 75) when\n"
+           "                     the work does not fit, after the allocator's own recovery\n"
            "  --torch            also time the same UNet forward with PyTorch on the CPU\n"
            "                     (tools/bench_torch_model.py; $VKREEL_PYTHON, default /usr/bin/python3;\n"
            "                     $VKREEL_TOOLS, default ./tools)\n"
@@ -127,7 +130,7 @@ static int cmd_bench_model(int argc, char **argv)
                               .weights = VKR_F16, .activations = VKR_F32};
     const char *video = NULL, *audio = NULL, *device = NULL;
     int json = 0, dry = 0, torch = 0;
-    unsigned long long dry_limit = 0;
+    unsigned long long dry_limit = 0, dry_heap = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--json")) {
@@ -153,7 +156,7 @@ static int cmd_bench_model(int argc, char **argv)
         static const char *const with_value[] = {"--video-model", "--audio-model", "--size", "--frames",
                                                  "--audio-frames", "--batch", "--steps", "--dtype",
                                                  "--act-dtype", "--vae-chunk", "--vae-tile", "--vae-budget",
-                                                 "--device", "--dry-run-limit"};
+                                                 "--device", "--dry-run-limit", "--dry-run-heap"};
         const int n_with = (int)(sizeof with_value / sizeof *with_value);
         int k = -1;
         const char *val = NULL;
@@ -199,6 +202,13 @@ static int cmd_bench_model(int argc, char **argv)
         case 10: o.vae.tile_latent = (int)v; break;
         case 11: o.vae.memory_budget = (uint64_t)v << 20; break;
         case 12: device = val; break;
+        case 14:
+            dry_heap = strtoull(val, &end, 10);
+            if (*end || !dry_heap || dry_heap > (1ull << 30))
+                return cli_usage("bench", "--dry-run-heap: expected MiB, got '%s'", val);
+            dry_heap <<= 20;
+            dry = 1;
+            break;
         default:
             dry_limit = strtoull(val, &end, 10);
             if (*end || !dry_limit || dry_limit > (1ull << 30))
@@ -212,7 +222,8 @@ static int cmd_bench_model(int argc, char **argv)
         return cli_usage("bench", "model: give exactly one of --video-model DIR or --audio-model DIR");
     const char *dir = video ? video : audio;
     vkr_gpu *gpu = NULL;
-    int rc = vkr_gpu_create(&(vkr_gpu_options){.device = device, .dry_run = dry ? 1 : 0, .dry_run_limit = dry_limit},
+    int rc = vkr_gpu_create(&(vkr_gpu_options){.device = device, .dry_run = dry ? 1 : 0, .dry_run_limit = dry_limit,
+                                                .dry_run_heap = dry_heap},
                             &gpu);
     if (rc)
         return cli_error(rc, "bench");

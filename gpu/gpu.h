@@ -33,6 +33,9 @@ typedef struct {
     uint64_t dry_run_limit;  /* dry run only: bytes to use as maxMemoryAllocationSize and
                               * maxStorageBufferRange (capped at 4 GiB - 1) instead of the
                               * device's (0: $VKREEL_DRY_RUN_LIMIT_MIB, else the device's) */
+    uint64_t dry_run_heap;   /* dry run only: device memory blocks fail to allocate beyond this
+                              * many bytes in all, as on a GPU with that much memory (0:
+                              * $VKREEL_DRY_RUN_HEAP_MIB, else unlimited) */
 } vkr_gpu_options;
 
 /* Creates a context on the selected device; opt may be NULL (all defaults,
@@ -50,7 +53,10 @@ int vkr_gpu_create(const vkr_gpu_options *opt, vkr_gpu **out);
  * whose allocations depend on downloaded values would differ (none of the
  * models do). dry_run_limit plans for a device whose allocation / binding
  * limits are larger than this one's (lavapipe: 2 GiB / 128 MiB; discrete
- * GPUs: about 4 GiB for both). */
+ * GPUs: about 4 GiB for both); dry_run_heap, for a device with less memory:
+ * a block that would exceed it fails as out of device memory, so the
+ * allocator's own recovery (release empty blocks, retry without slack) runs
+ * as it would there, and the run says whether the work fits. */
 int vkr_gpu_is_dry_run(const vkr_gpu *gpu);
 
 /* Waits for the device, prints the profile table (VKREEL_PROFILE=1), saves the

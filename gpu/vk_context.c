@@ -316,6 +316,10 @@ int vkr_gpu_create(const vkr_gpu_options *opt, vkr_gpu **out)
             gpu->info.max_memory_allocation_size = lim;
             gpu->info.max_storage_buffer_range = lim < 0xffffffffull ? lim : 0xffffffffull;
         }
+        gpu->dry_run_heap = opt->dry_run_heap;
+        env = getenv("VKREEL_DRY_RUN_HEAP_MIB");
+        if (!gpu->dry_run_heap && env && *env)
+            gpu->dry_run_heap = strtoull(env, NULL, 10) << 20;
     }
     if ((rc = vkr_mem_init(gpu)) || (rc = vkr_pipelines_init(gpu)) || (rc = vkr_recorder_init(gpu)) ||
         (rc = vkr_prof_init(gpu)))

@@ -3,6 +3,7 @@
 #include "pipeline/bench_models.h"
 
 #include "audio/hifigan.h"
+#include "audio/unet2d.h"
 #include "common/status.h"
 #include "gpu/tensor.h"
 #include "model/diffusers_dir.h"
@@ -308,18 +309,20 @@ int vkr_bench_audio_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
 {
     char path[4096], shape[96];
     vkr_clap_text clap = {0};
+    vkr_unet2d *unet = NULL;
     vkr_vae vae = {0};
     vkr_hifigan voc = {0};
     int have_clap = 0, have_vae = 0, have_voc = 0;
     int64_t *ids = NULL, *mask = NULL;
     int seq = 0;
     vkr_clap_text_output enc = {0};
-    vkr_tensor z = {0}, mel = {0}, wave = {0};
+    vkr_tensor z = {0}, mel = {0}, wave = {0}, sample = {0}, ts = {0}, labels = {0}, eps = {0};
+    float *tvals = NULL;
     stage_mark m = {0};
     int rc;
     memset(res, 0, sizeof *res);
     const vkr_dtype wdt = opt->weights;
-    const int T = opt->audio_frames ? opt->audio_frames : 64;
+    const int T = opt->audio_frames ? opt->audio_frames : 64, B = opt->batch ? opt->batch : 2;
 
     if (!opt->skip_text) {
         snprintf(path, sizeof path, "%s/text_encoder", dir);
@@ -332,6 +335,14 @@ int vkr_bench_audio_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
         if ((rc = stage_end(gpu, &m, res, 1, "load text_encoder", shape)))
             goto done;
     }
+    snprintf(path, sizeof path, "%s/unet", dir);
+    if ((rc = stage_begin(gpu, &m, "load unet")) || (rc = vkr_unet2d_load(gpu, path, wdt, &unet)))
+        goto done;
+    const vkr_unet2d_config *uc = vkr_unet2d_get_config(unet);
+    snprintf(shape, sizeof shape, "block_out %d..%d, %s", uc->block_out_channels[0],
+             uc->block_out_channels[uc->n_blocks - 1], dt_name(wdt));
+    if ((rc = stage_end(gpu, &m, res, 1, "load unet", shape)))
+        goto done;
     if (!opt->skip_vae) {
         snprintf(path, sizeof path, "%s/vae", dir);
         if ((rc = stage_begin(gpu, &m, "load vae")) || (rc = vkr_vae_load_ex(gpu, path, wdt, VKR_VAE_LOAD_ALL, &vae)))
@@ -355,6 +366,49 @@ int vkr_bench_audio_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
         if ((rc = stage_end(gpu, &m, res, 0, "text_encoder", shape)))
             goto done;
         vkr_clap_text_output_free(gpu, &enc);
+    }
+
+    /* one UNet step on B rows: latents (B, C, 1, T / s, mels / s), the CLAP
+     * embedding as class labels, no encoder states (AudioLDM) */
+    {
+        const int s = have_vae ? vkr_vae_scale_factor(&vae.cfg) : 4;
+        const int mels = have_voc ? voc.cfg.model_in_dim : 64;
+        const int64_t sne[VKR_DIMS] = {B, uc->in_channels, 1, T / s, mels / s}, tne[VKR_DIMS] = {1, 1, 1, 1, B},
+                      lne[VKR_DIMS] = {1, 1, 1, B, uc->class_embed_dim > 0 ? uc->class_embed_dim : 1};
+        if (T % s || mels % s) {
+            rc = vkr_fail(VKR_E_USAGE, "bench: %d mel frames / %d mel bins not a multiple of the VAE factor %d", T,
+                          mels, s);
+            goto done;
+        }
+        if (!(tvals = malloc((size_t)B * sizeof *tvals))) {
+            rc = vkr_fail(VKR_E_INTERNAL, "out of memory");
+            goto done;
+        }
+        for (int i = 0; i < B; i++)
+            tvals[i] = 981.0f;
+        if ((rc = alloc_random(gpu, opt->activations, sne, 5, &sample)) ||
+            (rc = alloc_random(gpu, opt->activations, lne, 6, &labels)) ||
+            (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, tne, &ts)) ||
+            (rc = vkr_tensor_upload(gpu, &ts, tvals, VKR_F32)) || (rc = stage_begin(gpu, &m, "unet")))
+            goto done;
+        const int steps = opt->steps > 0 ? opt->steps : 1;
+        for (int i = 0; i < steps; i++) {
+            if ((rc = vkr_unet2d_forward(gpu, unet, &sample, &ts, uc->class_embed_dim > 0 ? &labels : NULL, NULL,
+                                         &eps)) ||
+                (rc = vkr_gpu_submit_and_wait(gpu)))
+                goto done;
+            if (i + 1 < steps)
+                vkr_tensor_free(gpu, &eps);
+        }
+        snprintf(shape, sizeof shape, "%dx%dx1x%lldx%lld %s (%d mel frames)%s", B, uc->in_channels,
+                 (long long)sne[3], (long long)sne[4], dt_name(opt->activations), T, steps > 1 ? ", per step" : "");
+        if ((rc = stage_end(gpu, &m, res, 0, "unet", shape)))
+            goto done;
+        res->stage[res->n_stages - 1].seconds /= steps;
+        vkr_tensor_free(gpu, &eps);
+        vkr_tensor_free(gpu, &sample);
+        vkr_tensor_free(gpu, &labels);
+        vkr_tensor_free(gpu, &ts);
     }
     if (have_vae) {
         const int s = vkr_vae_scale_factor(&vae.cfg);
@@ -395,6 +449,12 @@ done:
     if (rc && m.name)
         vkr_fail_context(rc, "stage %s", m.name);
     vkr_clap_text_output_free(gpu, &enc);
+    vkr_tensor_free(gpu, &eps);
+    vkr_tensor_free(gpu, &sample);
+    vkr_tensor_free(gpu, &labels);
+    vkr_tensor_free(gpu, &ts);
+    free(tvals);
+    vkr_unet2d_free(unet);
     vkr_tensor_free(gpu, &wave);
     vkr_tensor_free(gpu, &mel);
     vkr_tensor_free(gpu, &z);

@@ -9,9 +9,10 @@
  *   unet           `steps` forwards (default 1), batch 2 (classifier-free
  *                  guidance rows); seconds are per step
  *   vae_decode     the latents of one video (batch 1), chunked as requested
- * Audio (AudioLDMPipeline): text_encoder (CLAP, 2 rows), vae_decode (mel
- * latents -> mel), vocoder (HiFi-GAN mel -> waveform). The AudioLDM UNet
- * joins when audio/unet2d is merged.
+ * Audio (AudioLDMPipeline): load text_encoder / unet / vae / vocoder;
+ * text_encoder (CLAP, 2 rows of model_max_length tokens), unet (UNet2D,
+ * `steps` forwards of `batch` rows, the CLAP embedding as class labels),
+ * vae_decode (mel latents -> mel), vocoder (HiFi-GAN mel -> waveform).
  *
  * Memory per stage: tensors_in_use_peak while the stage ran (weights
  * included: they stay resident) and `activation_peak` = that peak minus the

@@ -8,7 +8,8 @@
  *  - in a dry run nothing executes: a download returns zeros, not the
  *    uploaded values;
  *  - dry_run_limit replaces maxMemoryAllocationSize / maxStorageBufferRange
- *    in a dry run only. */
+ *    in a dry run only; dry_run_heap makes blocks beyond it fail (75) and the
+ *    allocator recovers by releasing empty blocks. */
 #include "gpu_test.h"
 
 #include "gpu/gpu_internal.h"
@@ -80,6 +81,30 @@ static void test_dry_run_limit(void)
     gt_close(gpu);
 }
 
+/* dry_run_heap: blocks beyond it fail as out of device memory, and the
+ * allocator's recovery (release empty blocks, retry) works as on a full GPU. */
+static void test_dry_run_heap(void)
+{
+    vkr_gpu *gpu = gt_open(&(vkr_gpu_options){.dry_run = 1, .dry_run_heap = 300ull << 20});
+    const int64_t a_ne[VKR_DIMS] = {1, 1, 1, 200, 1 << 18}, b_ne[VKR_DIMS] = {1, 1, 1, 100, 1 << 18},
+                  c_ne[VKR_DIMS] = {1, 1, 1, 280, 1 << 18}; /* MiB of f32 */
+    vkr_tensor a, b, c;
+    int rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, a_ne, &a);
+    CHECK(rc == 0, "200 MiB in a 300 MiB heap: %s", vkr_last_error());
+    rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, b_ne, &b);
+    CHECK(rc == VKR_E_TEMPFAIL, "200 + 100 MiB in a 300 MiB heap with 256 MiB blocks: rc %d, expected %d", rc,
+          VKR_E_TEMPFAIL);
+    vkr_tensor_free(gpu, &a);
+    rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, c_ne, &c); /* needs the empty block released */
+    CHECK(rc == 0, "280 MiB after freeing 200 MiB: %s", vkr_last_error());
+    vkr_gpu_mem_stats st;
+    vkr_gpu_memory_stats(gpu, &st);
+    CHECK(st.device_allocated == 280ull << 20, "device allocated %llu, expected 280 MiB (the empty block released)",
+          (unsigned long long)st.device_allocated);
+    vkr_tensor_free(gpu, &c);
+    gt_close(gpu);
+}
+
 typedef int (*bench_fn)(vkr_gpu *, const char *, const vkr_bench_model_opts *, vkr_bench_model_result *);
 
 static void compare_runs(const char *what, bench_fn fn, const char *dir, const vkr_bench_model_opts *o)
@@ -122,6 +147,7 @@ int main(void)
     test_reset_peak();
     test_dry_download_zeros();
     test_dry_run_limit();
+    test_dry_run_heap();
     vkr_bench_model_opts o = {.width = 64, .height = 48, .frames = 3, .batch = 2, .steps = 1,
                               .weights = VKR_F32, .activations = VKR_F32};
     compare_runs("pipeline_t2v", vkr_bench_video_model, "tests/golden/pipeline_t2v", &o);
