@@ -74,7 +74,7 @@ static void model_usage(void)
            "                     maxStorageBufferRange (lavapipe has 2048 / 128; discrete GPUs ~4096)\n"
            "  --dry-run-heap MIB  dry run as on a GPU with MIB of device memory: fails (exit 75) when\n"
            "                     the work does not fit, after the allocator's own recovery\n"
-           "  --torch            also time the same UNet forward with PyTorch on the CPU\n"
+           "  --torch            also time the same UNet forward (3-D or AudioLDM 2-D) with PyTorch on the CPU\n"
            "                     (tools/bench_torch_model.py; $VKREEL_PYTHON, default /usr/bin/python3;\n"
            "                     $VKREEL_TOOLS, default ./tools)\n"
            "  --json             one JSON object per stage\n\n"
@@ -102,9 +102,11 @@ static void torch_unet(const char *dir, const vkr_bench_model_opts *o, double *s
     *threads = 0;
     const char *py = getenv("VKREEL_PYTHON"), *tools = getenv("VKREEL_TOOLS");
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "'%s' '%s/bench_torch_model.py' '%s' --size %dx%d --frames %d --batch %d --steps %d --json",
+    snprintf(cmd, sizeof cmd,
+             "'%s' '%s/bench_torch_model.py' '%s' --size %dx%d --frames %d --audio-frames %d --batch %d --steps %d "
+             "--json",
              py && *py ? py : "/usr/bin/python3", tools && *tools ? tools : "tools", dir, o->width, o->height,
-             o->frames, o->batch, o->steps > 0 ? o->steps : 1);
+             o->frames, o->audio_frames, o->batch, o->steps > 0 ? o->steps : 1);
     FILE *p = popen(cmd, "r");
     if (!p)
         return;
@@ -235,7 +237,7 @@ static int cmd_bench_model(int argc, char **argv)
     int bench_rc = video ? vkr_bench_video_model(gpu, dir, &o, &r) : vkr_bench_audio_model(gpu, dir, &o, &r);
     double torch_s = -1;
     int torch_threads = 0;
-    if (torch && video && !bench_rc)
+    if (torch && !bench_rc)
         torch_unet(dir, &o, &torch_s, &torch_threads);
     if (json) {
         for (int i = 0; i < r.n_stages; i++) {
@@ -275,8 +277,7 @@ static int cmd_bench_model(int argc, char **argv)
                 printf("PyTorch CPU (%d threads) unet: %.3f s per step; vkreel/torch speed ratio %.3fx\n",
                        torch_threads, torch_s, vk > 0 ? torch_s / vk : 0);
             } else {
-                printf("PyTorch reference: not run (%s)\n", video ? "tools/bench_torch_model.py failed"
-                                                                   : "video models only");
+                printf("PyTorch reference: not run (tools/bench_torch_model.py failed)\n");
             }
         }
     }

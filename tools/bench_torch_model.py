@@ -1,9 +1,14 @@
 #!/usr/bin/python3
-"""PyTorch CPU timing of one UNet3DConditionModel forward on a model directory,
-the same-run reference for `vkreel bench model --video-model DIR --torch`.
+"""PyTorch CPU timing of one UNet forward on a model directory, the same-run
+reference for `vkreel bench model --video-model DIR --torch` (UNet3DConditionModel)
+and `--audio-model DIR --torch` (AudioLDM's UNet2DConditionModel).
 
-  bench_torch_model.py MODEL_DIR [--size WxH] [--frames N] [--batch N] [--steps N]
-                       [--threads N] [--json]
+  bench_torch_model.py MODEL_DIR [--size WxH] [--frames N] [--audio-frames N]
+                       [--batch N] [--steps N] [--threads N] [--json]
+
+UNet2D: tools/unet2d_reference.py in float32, latents (batch, in_channels,
+audio_frames / 4, 64 / 4), random 512-wide class labels (the CLAP embedding),
+no encoder states, as vkreel's audio bench.
 
 The network is tools/unet3d_reference.py (an independent torch implementation
 of diffusers' UNet3DConditionModel, float64 by default), run here in float32:
@@ -64,6 +69,20 @@ def load_weights(unet_dir):
     raise SystemExit("%s: no diffusion_pytorch_model.{safetensors,bin}" % unet_dir)
 
 
+def unet2d_forward(cfg, tensors, args):
+    """One timed UNet2D setup: returns a thunk running the forward in float32."""
+    import unet2d_reference as ref2
+    P = ref2.Params(dtype=torch.float32)
+    P.t = tensors
+    g = torch.Generator().manual_seed(0)
+    sample = torch.randn(args.batch, cfg.get("in_channels", 4), args.audio_frames // 4, 64 // 4, generator=g)
+    labels = None
+    if cfg.get("class_embed_type"):
+        labels = torch.randn(args.batch, cfg["projection_class_embeddings_input_dim"], generator=g)
+    ts = torch.full((args.batch,), 981.0)
+    return P, tuple(sample.shape), lambda: ref2.forward(P, cfg, sample, ts, labels, None)[0]
+
+
 class Float32Params(ref.Params):
     """unet3d_reference.Params over already-converted float32 tensors."""
 
@@ -89,6 +108,7 @@ def main():
     ap.add_argument("model")
     ap.add_argument("--size", default="64x64")
     ap.add_argument("--frames", type=int, default=4)
+    ap.add_argument("--audio-frames", type=int, default=64)
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--steps", type=int, default=1)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
@@ -99,30 +119,36 @@ def main():
     cfg = json.load(open(os.path.join(unet_dir, "config.json")))
     W, H = (int(v) for v in args.size.split("x"))
     t0 = time.perf_counter()
-    P = Float32Params(load_weights(unet_dir))
+    tensors = load_weights(unet_dir)
     load_s = time.perf_counter() - t0
-    g = torch.Generator().manual_seed(0)
-    sample = torch.randn(args.batch, cfg.get("in_channels", 4), args.frames, H // 8, W // 8, generator=g)
-    ehs = torch.randn(args.batch, 77, cfg.get("cross_attention_dim", 1024), generator=g)
-    ts = torch.full((args.batch,), 981.0)
+    if cfg.get("_class_name") == "UNet2DConditionModel":
+        P, shape, fwd = unet2d_forward(cfg, tensors, args)
+    else:
+        P = Float32Params(tensors)
+        g = torch.Generator().manual_seed(0)
+        sample = torch.randn(args.batch, cfg.get("in_channels", 4), args.frames, H // 8, W // 8, generator=g)
+        ehs = torch.randn(args.batch, 77, cfg.get("cross_attention_dim", 1024), generator=g)
+        ts = torch.full((args.batch,), 981.0)
+        shape = tuple(sample.shape)
+        fwd = lambda: ref.forward(P, cfg, sample, ts, ehs)  # noqa: E731
     times = []
     with torch.no_grad(), float32_casts():
-        out = ref.forward(P, cfg, sample, ts, ehs)  # warm-up
+        out = fwd()  # warm-up
         assert out.dtype == torch.float32 and torch.isfinite(out).all(), (out.dtype, "non-finite output")
         unused = sorted(set(P.t) - P.used)
         if unused:
             raise SystemExit("unused tensors: %s" % unused[:5])
         for _ in range(args.steps):
             t0 = time.perf_counter()
-            ref.forward(P, cfg, sample, ts, ehs)
+            fwd()
             times.append(time.perf_counter() - t0)
     sec = sum(times) / len(times)
     row = {"stage": "unet", "impl": "torch-%s-cpu-f32" % torch.__version__, "threads": torch.get_num_threads(),
-           "shape": "%dx%dx%dx%dx%d" % tuple(sample.shape), "load_seconds": round(load_s, 3), "seconds": round(sec, 3)}
+           "shape": "x".join(str(v) for v in shape), "load_seconds": round(load_s, 3), "seconds": round(sec, 3)}
     if args.json:
         print(json.dumps(row), flush=True)
     else:
-        print("torch UNet3D forward %s f32, %d threads: %.3f s (weights loaded in %.1f s)" % (
+        print("torch UNet forward %s f32, %d threads: %.3f s (weights loaded in %.1f s)" % (
             row["shape"], row["threads"], sec, load_s))
     return 0
 
