@@ -48,7 +48,7 @@ static void model_usage(void)
            "                          [--audio-frames N] [--batch N] [--steps N] [--dtype f16|f32]\n"
            "                          [--act-dtype f32|f16] [--vae-chunk N] [--vae-tile N] [--vae-budget MIB]\n"
            "                          [--skip-text] [--skip-vae] [--dry-run] [--dry-run-limit MIB]\n"
-           "                          [--dry-run-heap MIB] [--torch]\n"
+           "                          [--dry-run-heap MIB] [--dump-unet FILE] [--torch]\n"
            "                          [--json] [--device SPEC]\n\n"
            "Loads a diffusers model directory (real configs; real or random weights, see\n"
            "tools/make_random_model.py) and runs each stage once: the text encoder on the two\n"
@@ -77,6 +77,8 @@ static void model_usage(void)
            "  --torch            also time the same UNet forward (3-D or AudioLDM 2-D) with PyTorch on the CPU\n"
            "                     (tools/bench_torch_model.py; $VKREEL_PYTHON, default /usr/bin/python3;\n"
            "                     $VKREEL_TOOLS, default ./tools)\n"
+           "  --dump-unet FILE   video: save the UNet's inputs and output as safetensors; check them with\n"
+           "                     tools/bench_torch_model.py DIR --check FILE (PyTorch reference)\n"
            "  --json             one JSON object per stage\n\n"
            "Exit status: 0 ok, 64 usage, 65 bad checkpoint (names the tensor), 66 missing files,\n"
            "75 no device / out of device memory.\n");
@@ -158,7 +160,7 @@ static int cmd_bench_model(int argc, char **argv)
         static const char *const with_value[] = {"--video-model", "--audio-model", "--size", "--frames",
                                                  "--audio-frames", "--batch", "--steps", "--dtype",
                                                  "--act-dtype", "--vae-chunk", "--vae-tile", "--vae-budget",
-                                                 "--device", "--dry-run-limit", "--dry-run-heap"};
+                                                 "--device", "--dry-run-limit", "--dry-run-heap", "--dump-unet"};
         const int n_with = (int)(sizeof with_value / sizeof *with_value);
         int k = -1;
         const char *val = NULL;
@@ -204,6 +206,7 @@ static int cmd_bench_model(int argc, char **argv)
         case 10: o.vae.tile_latent = (int)v; break;
         case 11: o.vae.memory_budget = (uint64_t)v << 20; break;
         case 12: device = val; break;
+        case 15: o.dump_unet = val; break;
         case 14:
             dry_heap = strtoull(val, &end, 10);
             if (*end || !dry_heap || dry_heap > (1ull << 30))

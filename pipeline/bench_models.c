@@ -4,6 +4,7 @@
 
 #include "audio/hifigan.h"
 #include "audio/unet2d.h"
+#include "common/atomic_file.h"
 #include "common/status.h"
 #include "gpu/tensor.h"
 #include "model/diffusers_dir.h"
@@ -99,6 +100,56 @@ static int alloc_random(vkr_gpu *gpu, vkr_dtype dt, const int64_t ne[VKR_DIMS], 
         return vkr_fail(VKR_E_INTERNAL, "out of memory");
     rc = vkr_tensor_upload(gpu, t, v, VKR_F32);
     free(v);
+    return rc;
+}
+
+/* Writes f32 tensors as one safetensors file (names sorted by the caller). */
+typedef struct {
+    const char *name;
+    const vkr_tensor *t;
+} dump_item;
+
+static int dump_safetensors(vkr_gpu *gpu, const char *path, const dump_item *items, int n)
+{
+    char header[4096];
+    size_t hl = 0;
+    uint64_t off = 0;
+    int rc = VKR_OK;
+    hl += (size_t)snprintf(header + hl, sizeof header - hl, "{");
+    for (int i = 0; i < n; i++) {
+        const vkr_tensor *t = items[i].t;
+        uint64_t bytes = (uint64_t)vkr_tensor_nelem(t) * 4;
+        int d0 = 0; /* leading unit dims are dropped: shapes as torch sees them */
+        while (d0 < VKR_DIMS - 1 && t->ne[d0] == 1)
+            d0++;
+        hl += (size_t)snprintf(header + hl, sizeof header - hl, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[", i ? "," : "",
+                               items[i].name);
+        for (int d = d0; d < VKR_DIMS; d++)
+            hl += (size_t)snprintf(header + hl, sizeof header - hl, "%s%lld", d > d0 ? "," : "", (long long)t->ne[d]);
+        hl += (size_t)snprintf(header + hl, sizeof header - hl, "],\"data_offsets\":[%llu,%llu]}",
+                               (unsigned long long)off, (unsigned long long)(off + bytes));
+        off += bytes;
+    }
+    hl += (size_t)snprintf(header + hl, sizeof header - hl, "}");
+    if (hl >= sizeof header - 8)
+        return vkr_fail(VKR_E_INTERNAL, "bench: safetensors header too long");
+    while (hl % 8)
+        header[hl++] = ' ';
+    char *buf = malloc(8 + hl + off);
+    if (!buf)
+        return vkr_fail(VKR_E_INTERNAL, "out of memory");
+    uint64_t n8 = hl;
+    for (int i = 0; i < 8; i++)
+        buf[i] = (char)(n8 >> (8 * i));
+    memcpy(buf + 8, header, hl);
+    char *p = buf + 8 + hl;
+    for (int i = 0; i < n && !rc; i++) {
+        rc = vkr_tensor_download(gpu, items[i].t, p, VKR_F32);
+        p += vkr_tensor_nelem(items[i].t) * 4;
+    }
+    if (!rc)
+        rc = vkr_write_file_atomic(path, buf, 8 + hl + off);
+    free(buf);
     return rc;
 }
 
@@ -229,6 +280,12 @@ int vkr_bench_video_model(vkr_gpu *gpu, const char *dir, const vkr_bench_model_o
         if ((rc = stage_end(gpu, &m, res, 0, "unet", shape)))
             goto done;
         res->stage[res->n_stages - 1].seconds /= steps;
+        if (opt->dump_unet) {
+            const dump_item items[4] = {{"in.encoder_hidden_states", &ehs}, {"in.sample", &sample},
+                                        {"in.timestep", &ts}, {"out.sample", &eps}};
+            if ((rc = dump_safetensors(gpu, opt->dump_unet, items, 4)))
+                goto done;
+        }
         vkr_tensor_free(gpu, &eps);
         vkr_tensor_free(gpu, &sample);
         vkr_tensor_free(gpu, &ehs);

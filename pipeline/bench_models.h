@@ -60,6 +60,9 @@ typedef struct {
     vkr_vae_decode_opts vae;/* decode chunking / tiling (zero: whole) */
     int skip_text;          /* do not load / run the text encoder */
     int skip_vae;           /* do not load / run the VAE (and vocoder) */
+    const char *dump_unet;  /* video: write the UNet's inputs and output (the last step) to this
+                             * safetensors file (in.sample, in.timestep, in.encoder_hidden_states,
+                             * out.sample; f32), for tools/bench_torch_model.py --check */
 } vkr_bench_model_opts;
 
 /* Runs the video benchmark on a TextToVideoSDPipeline directory. */

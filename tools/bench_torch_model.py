@@ -5,6 +5,8 @@ and `--audio-model DIR --torch` (AudioLDM's UNet2DConditionModel).
 
   bench_torch_model.py MODEL_DIR [--size WxH] [--frames N] [--audio-frames N]
                        [--batch N] [--steps N] [--threads N] [--json]
+  bench_torch_model.py MODEL_DIR --check DUMP   vkreel's UNet3D output vs this reference
+                       (DUMP from `vkreel bench model --video-model MODEL_DIR --dump-unet DUMP`)
 
 UNet2D: tools/unet2d_reference.py in float32, latents (batch, in_channels,
 audio_frames / 4, 64 / 4), random 512-wide class labels (the CLAP embedding),
@@ -103,6 +105,23 @@ class float32_casts:
         torch.Tensor.double = self.saved
 
 
+def check(unet_dir, cfg, dump):
+    """Runs the reference (float32) on the dumped inputs; prints max_abs / rel_l2
+    against vkreel's output; exit 1 above rel_l2 1e-2 or on non-finite values."""
+    io = load_safetensors(dump)
+    P = Float32Params(load_weights(unet_dir))
+    with torch.no_grad(), float32_casts():
+        out = ref.forward(P, cfg, io["in.sample"], io["in.timestep"], io["in.encoder_hidden_states"])
+    got = io["out.sample"]
+    err = (out - got).abs()
+    rel = float((out - got).norm() / out.norm())
+    ok = bool(torch.isfinite(got).all()) and rel < 1e-2
+    print("unet check %s: max_abs %.3g rel_l2 %.3g (|ref| max %.3g, std %.3g) %s" % (
+        "x".join(str(v) for v in got.shape), float(err.max()), rel, float(out.abs().max()), float(out.std()),
+        "ok" if ok else "MISMATCH"))
+    return 0 if ok else 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")
@@ -113,11 +132,14 @@ def main():
     ap.add_argument("--steps", type=int, default=1)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--check", metavar="DUMP", help="compare a vkreel --dump-unet file with this reference")
     args = ap.parse_args()
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     unet_dir = os.path.join(args.model, "unet") if os.path.isdir(os.path.join(args.model, "unet")) else args.model
     cfg = json.load(open(os.path.join(unet_dir, "config.json")))
     W, H = (int(v) for v in args.size.split("x"))
+    if args.check:
+        return check(unet_dir, cfg, args.check)
     t0 = time.perf_counter()
     tensors = load_weights(unet_dir)
     load_s = time.perf_counter() - t0
