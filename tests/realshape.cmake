@@ -58,3 +58,22 @@ print("ok:", [(r["stage"], r["tensors_peak"]) for r in real])
     COMMAND sh -c "${VKR_RS_SMOKE}" $<TARGET_FILE:vkreel> ${VKR_RS_PYTHON3} ${CMAKE_SOURCE_DIR}
             pipeline_audioldm "--dtype f32" --audio-model "--audio-frames 32 --dtype f32")
 endif()
+
+# The UNet3D on a random-weights directory vs the PyTorch reference (tools/unet3d_reference.py in
+# float32) on the inputs and output vkreel dumps: the numerics, not just the shapes.
+if(VKR_RS_PYTHON3 AND VKR_RS_NO_TORCH EQUAL 0)
+  set(VKR_RS_CHECK [=[
+set -e
+dir=$(mktemp -d /tmp/vkreel_realshape.XXXXXX); trap 'rm -rf "$dir"' EXIT
+"$1" "$2/tools/make_random_model.py" "$dir/m" --from "$2/tests/golden/pipeline_t2v" --dtype f32 --seed 9 > /dev/null
+set +e
+"$0" bench model --video-model "$dir/m" --skip-text --skip-vae --size 48x40 --frames 3 --dtype f32 \
+    --dump-unet "$dir/unet.safetensors" > /dev/null; rc=$?
+if [ $rc -eq 75 ] && [ "$VKREEL_ALLOW_NO_GPU" = 1 ]; then echo "SKIPPED: no Vulkan device"; exit 0; fi
+[ $rc -eq 0 ] || exit 1
+"$1" "$2/tools/bench_torch_model.py" "$dir/m" --check "$dir/unet.safetensors"
+]=])
+  add_test(NAME realshape_t2v_unet_vs_torch
+    COMMAND sh -c "${VKR_RS_CHECK}" $<TARGET_FILE:vkreel> ${VKR_RS_PYTHON3} ${CMAKE_SOURCE_DIR})
+  set_tests_properties(realshape_t2v_unet_vs_torch PROPERTIES PASS_REGULAR_EXPRESSION "unet check .* ok")
+endif()
