@@ -29,6 +29,13 @@ typedef struct {
     uint64_t staging_size;   /* host-visible staging ring size (0: 64 MiB) */
     uint64_t max_binding_range; /* 0: the driver's maxStorageBufferRange; smaller values
                                  * (tests) force the multi-range code paths */
+    int dry_run;             /* 0: from $VKREEL_DRY_RUN, 1: force on, -1: force off (see below) */
+    uint64_t dry_run_limit;  /* dry run only: bytes to use as maxMemoryAllocationSize and
+                              * maxStorageBufferRange (capped at 4 GiB - 1) instead of the
+                              * device's (0: $VKREEL_DRY_RUN_LIMIT_MIB, else the device's) */
+    uint64_t dry_run_heap;   /* dry run only: device memory blocks fail to allocate beyond this
+                              * many bytes in all, as on a GPU with that much memory (0:
+                              * $VKREEL_DRY_RUN_HEAP_MIB, else unlimited) */
 } vkr_gpu_options;
 
 /* Creates a context on the selected device; opt may be NULL (all defaults,
@@ -36,6 +43,21 @@ typedef struct {
  * a lost device are VKR_E_TEMPFAIL (the CLI exits 75); a bad --device spec is
  * VKR_E_USAGE. */
 int vkr_gpu_create(const vkr_gpu_options *opt, vkr_gpu **out);
+
+/* Dry run (memory planning): tensors are allocated and freed exactly as in a
+ * real run, in the same order and from the same arenas, but dispatches and
+ * copies are not recorded (no pipelines are built, nothing runs) and
+ * downloads return zeros. Everything the memory statistics report is then
+ * what a real run of the same work reports, with no compute: a full-size
+ * UNet step or VAE decode can be planned on lavapipe in seconds. Only code
+ * whose allocations depend on downloaded values would differ (none of the
+ * models do). dry_run_limit plans for a device whose allocation / binding
+ * limits are larger than this one's (lavapipe: 2 GiB / 128 MiB; discrete
+ * GPUs: about 4 GiB for both); dry_run_heap, for a device with less memory:
+ * a block that would exceed it fails as out of device memory, so the
+ * allocator's own recovery (release empty blocks, retry without slack) runs
+ * as it would there, and the run says whether the work fits. */
+int vkr_gpu_is_dry_run(const vkr_gpu *gpu);
 
 /* Waits for the device, prints the profile table (VKREEL_PROFILE=1), saves the
  * pipeline cache and frees everything. NULL is fine. */
@@ -61,6 +83,9 @@ typedef struct {
     unsigned device_blocks;
 } vkr_gpu_mem_stats;
 void vkr_gpu_memory_stats(const vkr_gpu *gpu, vkr_gpu_mem_stats *st);
+/* Resets both peaks (device_allocated_peak, tensors_in_use_peak) to the
+ * current values, so the next stats call reports the peak of one stage. */
+void vkr_gpu_memory_reset_peak(vkr_gpu *gpu);
 
 /* Restarts both peaks at the current values, so that the next
  * vkr_gpu_memory_stats() reports the peak of one phase (per-stage reports). */

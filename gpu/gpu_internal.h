@@ -87,6 +87,8 @@ struct vkr_gpu {
     uint32_t queue_family;
     vkr_device_info info;
     int validate, profile, lost;
+    int dry_run; /* vkr_gpu_options.dry_run: allocate, record nothing (gpu.h) */
+    uint64_t dry_run_heap; /* dry run: emulated device memory size in bytes (0: none) */
     unsigned validation_count;
     char validation_last[1024];
 

@@ -69,6 +69,13 @@ static int block_new(vkr_gpu *gpu, int kind, uint64_t size, struct vkr_mem_block
     b->kind = kind;
     b->size = size;
     int rc;
+    if (kind >= 0 && gpu->dry_run_heap && gpu->allocated + size > gpu->dry_run_heap) {
+        /* the emulated smaller device is full: what vkAllocateMemory would say there */
+        rc = vkr_fail(VKR_E_TEMPFAIL, "allocating %llu MiB of device memory: VK_ERROR_OUT_OF_DEVICE_MEMORY "
+                      "(dry-run heap of %llu MiB, %llu MiB in use)", (unsigned long long)(size >> 20),
+                      (unsigned long long)(gpu->dry_run_heap >> 20), (unsigned long long)(gpu->allocated >> 20));
+        goto fail;
+    }
     VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
                               .size = size,
                               .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |

@@ -10,7 +10,11 @@
  * spans of the bound windows (conservative for strided views). With
  * VKREEL_PROFILE=1 every op is fenced by a barrier so its timestamps measure it
  * alone. Descriptors are pushed (VK_KHR_push_descriptor) or, without it,
- * allocated from per-step pools that are reset after the fence. */
+ * allocated from per-step pools that are reset after the fence.
+ *
+ * Dry run (gpu.h): the command buffer is begun, ended and submitted as usual,
+ * but dispatches and copies return before recording anything, so it stays
+ * empty; allocation order (and so every memory statistic) is unchanged. */
 #include "gpu/gpu_internal.h"
 
 #include "common/status.h"
@@ -153,7 +157,7 @@ int vkr_record_copy(vkr_gpu *gpu, struct vkr_mem_block *src, uint64_t src_off, s
                     uint64_t dst_off, uint64_t size, int to_host)
 {
     int rc = vkr_gpu_begin(gpu);
-    if (rc)
+    if (rc || gpu->dry_run)
         return rc;
     vkr_access acc[2] = {{src->buffer, src_off, src_off + size, 0}, {dst->buffer, dst_off, dst_off + size, 1}};
     if ((rc = track(gpu, acc, 2)))
@@ -205,6 +209,15 @@ int vkr_dispatch(vkr_gpu *gpu, const vkr_kernel *k, const vkr_binding *b, uint32
         return vkr_fail(VKR_E_INTERNAL, "kernel %s: %u bindings, %u push bytes", k->name, n_bindings, push_size);
     if (!groups[0] || !groups[1] || !groups[2])
         return VKR_OK; /* empty grid: nothing to do */
+    if (gpu->dry_run) {
+        for (uint32_t i = 0; i < n_bindings; i++) /* the same binding checks as a real dispatch */
+            if (b[i].offset % gpu->info.min_storage_buffer_offset_alignment ||
+                b[i].range > gpu->info.max_storage_buffer_range || b[i].offset + b[i].range > b[i].block->size)
+                return vkr_fail(VKR_E_INTERNAL, "kernel %s: binding %u window [%llu, +%llu) is invalid", k->name, i,
+                                (unsigned long long)b[i].offset, (unsigned long long)b[i].range);
+        gpu->n_dispatches++;
+        return vkr_gpu_begin(gpu);
+    }
     VkPipeline pipeline;
     int rc = vkr_pipeline_get(gpu, k, &pipeline);
     if (rc || (rc = vkr_gpu_begin(gpu)))

@@ -298,14 +298,34 @@ int vkr_gpu_create(const vkr_gpu_options *opt, vkr_gpu **out)
         return vkr_fail(VKR_E_TEMPFAIL, "out of host memory");
     gpu->validate = opt->validate ? opt->validate > 0 : env_flag("VKREEL_VALIDATE");
     gpu->profile = opt->profile ? opt->profile > 0 : env_flag("VKREEL_PROFILE");
+    gpu->dry_run = opt->dry_run ? opt->dry_run > 0 : env_flag("VKREEL_DRY_RUN");
     gpu->block_size = opt->block_size;
     gpu->staging_size = opt->staging_size;
     gpu->max_range = opt->max_binding_range;
     int rc;
-    if ((rc = create_instance(gpu)) || (rc = select_device(gpu, opt->device)) || (rc = create_device(gpu)) ||
-        (rc = vkr_mem_init(gpu)) || (rc = vkr_pipelines_init(gpu)) || (rc = vkr_recorder_init(gpu)) ||
+    if ((rc = create_instance(gpu)) || (rc = select_device(gpu, opt->device)) || (rc = create_device(gpu)))
+        goto fail;
+    if (gpu->dry_run) {
+        /* Planning for another device: only the recorder and the allocator
+         * read these two limits, and a dry run records nothing. */
+        uint64_t lim = opt->dry_run_limit;
+        const char *env = getenv("VKREEL_DRY_RUN_LIMIT_MIB");
+        if (!lim && env && *env)
+            lim = strtoull(env, NULL, 10) << 20;
+        if (lim) {
+            gpu->info.max_memory_allocation_size = lim;
+            gpu->info.max_storage_buffer_range = lim < 0xffffffffull ? lim : 0xffffffffull;
+        }
+        gpu->dry_run_heap = opt->dry_run_heap;
+        env = getenv("VKREEL_DRY_RUN_HEAP_MIB");
+        if (!gpu->dry_run_heap && env && *env)
+            gpu->dry_run_heap = strtoull(env, NULL, 10) << 20;
+    }
+    if ((rc = vkr_mem_init(gpu)) || (rc = vkr_pipelines_init(gpu)) || (rc = vkr_recorder_init(gpu)) ||
         (rc = vkr_prof_init(gpu)))
         goto fail;
+    if (gpu->dry_run)
+        vkr_info("GPU dry run: memory is allocated as usual, no kernel runs (downloads read zeros)");
     vkr_debug("GPU: %s (%s, %s), push descriptors %s", gpu->info.name, vkr_device_type_name(gpu->info.type),
               gpu->info.driver_name, gpu->use_push_descriptor ? "yes" : "no");
     *out = gpu;
@@ -352,3 +372,5 @@ unsigned vkr_gpu_validation_count(const vkr_gpu *gpu, const char **last)
 }
 
 const vkr_device_info *vkr_gpu_device(const vkr_gpu *gpu) { return &gpu->info; }
+
+int vkr_gpu_is_dry_run(const vkr_gpu *gpu) { return gpu->dry_run; }
