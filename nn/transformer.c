@@ -45,6 +45,7 @@ int vkr_basic_transformer_block_load(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dty
     char p[512];
     int rc;
     b->dim = dim;
+    b->ff_chunk_rows = 0;
     const vkr_attention_names *an = &vkr_attention_names_diffusers;
     snprintf(p, sizeof p, "%s.norm1", prefix);
     if ((rc = vkr_layer_norm_load(gpu, w, dtype, p, dim, LAYER_NORM_EPS, &b->norm1)))
@@ -71,23 +72,50 @@ int vkr_basic_transformer_block_load(vkr_gpu *gpu, vkr_weights *w, vkr_dtype dty
 
 /* GEGLU feed-forward with the residual fused into the last projection:
  * x += ff.net.2(a * gelu(b)), (a, b) = chunk(ff.net.0.proj(n), 2, dim=-1). */
+/* Rows of the feed-forward's (rows x 8 dim) projection per chunk when the
+ * block's ff_chunk_rows is 0: at most 64 MiB of it at a time. The FF is
+ * row-wise, so chunking changes no value; at 576x320x24 with CFG the
+ * transformer_in FF would otherwise hold 138240 x 2560 + 138240 x 1280
+ * elements at once, most of the UNet step's activation peak (docs/memory.md). */
+#define FF_CHUNK_BYTES (64ll << 20)
+
+static int64_t ff_chunk_rows(const vkr_basic_transformer_block *b, int64_t rows, vkr_dtype dtype)
+{
+    int64_t r = b->ff_chunk_rows;
+    if (r <= 0)
+        r = FF_CHUNK_BYTES / (8 * b->dim * (int64_t)vkr_dtype_size(dtype));
+    return r < 1 ? 1 : r > rows ? rows : r;
+}
+
+/* x += ff_out(a * gelu(g)), [a, g] = ff_proj(n), over row chunks of the
+ * tokens (n and x are contiguous {1, 1, S, L, dim}). */
 static int geglu_ff(vkr_gpu *gpu, const vkr_basic_transformer_block *b, const vkr_tensor *n, const vkr_tensor *x)
 {
-    int64_t s = x->ne[2], l = x->ne[3], d = b->dim, ne[VKR_DIMS];
-    vkr_tensor proj = {0}, hid = {0}, a, g;
+    const int64_t rows = x->ne[2] * x->ne[3], d = b->dim, chunk = ff_chunk_rows(b, rows, x->dtype);
+    int64_t ne[VKR_DIMS];
+    vkr_tensor proj = {0}, hid = {0}, nf, xf;
     int rc;
-    tokens_ne(s, l, 8 * d, ne);
+    tokens_ne(1, chunk, 8 * d, ne);
     if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, ne, &proj)))
         goto fail;
-    tokens_ne(s, l, 4 * d, ne);
+    tokens_ne(1, chunk, 4 * d, ne);
     if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, x->dtype, ne, &hid)))
         goto fail;
-    if ((rc = vkr_linear_forward(gpu, &b->ff_proj, n, VKR_UNARY_IDENTITY, NULL, &proj)) ||
-        (rc = vkr_tensor_slice(&proj, VKR_DIM_W, 0, 4 * d, &a)) ||
-        (rc = vkr_tensor_slice(&proj, VKR_DIM_W, 4 * d, 4 * d, &g)) || (rc = vkr_op_gelu(gpu, &g, &g)) ||
-        (rc = vkr_op_mul(gpu, &a, &g, &hid)))
+    tokens_ne(1, rows, d, ne);
+    if ((rc = vkr_tensor_reshape(n, ne, &nf)) || (rc = vkr_tensor_reshape(x, ne, &xf)))
         goto fail;
-    rc = vkr_linear_forward(gpu, &b->ff_out, &hid, VKR_UNARY_IDENTITY, x, x);
+    for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+        const int64_t m = rows - r0 < chunk ? rows - r0 : chunk;
+        vkr_tensor nc, xc, pc, hc, a, g;
+        if ((rc = vkr_tensor_slice(&nf, VKR_DIM_H, r0, m, &nc)) || (rc = vkr_tensor_slice(&xf, VKR_DIM_H, r0, m, &xc)) ||
+            (rc = vkr_tensor_slice(&proj, VKR_DIM_H, 0, m, &pc)) || (rc = vkr_tensor_slice(&hid, VKR_DIM_H, 0, m, &hc)) ||
+            (rc = vkr_linear_forward(gpu, &b->ff_proj, &nc, VKR_UNARY_IDENTITY, NULL, &pc)) ||
+            (rc = vkr_tensor_slice(&pc, VKR_DIM_W, 0, 4 * d, &a)) ||
+            (rc = vkr_tensor_slice(&pc, VKR_DIM_W, 4 * d, 4 * d, &g)) || (rc = vkr_op_gelu(gpu, &g, &g)) ||
+            (rc = vkr_op_mul(gpu, &a, &g, &hc)) ||
+            (rc = vkr_linear_forward(gpu, &b->ff_out, &hc, VKR_UNARY_IDENTITY, &xc, &xc)))
+            goto fail;
+    }
 fail:
     vkr_tensor_free(gpu, &proj);
     vkr_tensor_free(gpu, &hid);

@@ -27,6 +27,10 @@ typedef struct {
     vkr_layer_norm norm1, norm2, norm3; /* eps 1e-5 */
     vkr_attention_block attn1, attn2;
     vkr_linear ff_proj, ff_out; /* ff.net.0.proj (dim -> 8 dim), ff.net.2 (4 dim -> dim) */
+    /* Token rows per feed-forward chunk (diffusers' enable_forward_chunking);
+     * 0 (what load sets): as many as keep the 8 dim projection under 64 MiB.
+     * Chunking changes no value. */
+    int64_t ff_chunk_rows;
 } vkr_basic_transformer_block;
 
 /* cross_dim: attn2's key/value width (0: attn2 is self-attention). */

@@ -26,6 +26,7 @@ struct vkr_t2v {
     int has_sched;
     char *dir;
     int sample_size; /* unet.config.sample_size (latent pixels) */
+    vkr_dtype unet_activations; /* the load dtype: f16 weights run f16 activations */
 };
 
 int vkr_t2v_load(vkr_gpu *gpu, const char *dir, vkr_dtype dtype, vkr_t2v **out)
@@ -36,6 +37,7 @@ int vkr_t2v_load(vkr_gpu *gpu, const char *dir, vkr_dtype dtype, vkr_t2v **out)
     vkr_t2v *p = calloc(1, sizeof *p);
     if (!p)
         return vkr_fail(VKR_E_INTERNAL, "out of memory");
+    p->unet_activations = dtype;
     snprintf(path, sizeof path, "%s/tokenizer", dir);
     if ((rc = vkr_clip_tokenizer_load(path, &p->tok)))
         goto fail;
@@ -278,7 +280,7 @@ int vkr_t2v_run(vkr_gpu *gpu, const vkr_t2v *p, const vkr_t2v_params *prm, vkr_t
         rc = vkr_fail(VKR_E_INTERNAL, "out of memory");
         goto done;
     }
-    if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, sne, &sample)) ||
+    if ((rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, p->unet_activations, sne, &sample)) ||
         (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, tne, &ts)) ||
         (rc = vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, ene, &ehs)) ||
         (rc = vkr_tensor_upload(gpu, &ehs, out->prompt_embeds, VKR_F32)))

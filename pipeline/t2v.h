@@ -30,7 +30,10 @@
 typedef struct vkr_t2v vkr_t2v;
 
 /* dir: a diffusers pipeline folder. dtype: weight storage of the text encoder
- * and UNet (F32, F16, BF16); the VAE keeps f32 activations whatever it is. */
+ * and UNet (F32, F16, BF16), and the UNet's activation storage (accumulation
+ * stays f32): with f16 the 576x320x24 CFG step fits 8 GB, with f32 it does not
+ * (docs/memory.md). The sampler state stays f32 on the host; the VAE keeps f32
+ * activations whatever dtype is. */
 int vkr_t2v_load(vkr_gpu *gpu, const char *dir, vkr_dtype dtype, vkr_t2v **out);
 void vkr_t2v_free(vkr_t2v *p);
 /* 2^(len(vae.block_out_channels) - 1). */
