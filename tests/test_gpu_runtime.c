@@ -144,6 +144,28 @@ static void test_allocator(vkr_gpu *gpu)
     CHECK_EQ_INT(vkr_tensor_alloc(gpu, VKR_MEM_ACTIVATIONS, VKR_F32, too_big, &huge), VKR_E_TEMPFAIL);
 }
 
+/* Weights go to the first block tail that holds them: a tensor too big for
+ * the current tail opens a new block, and later small ones still fill the
+ * older tail (no block is left part-empty when something fits). */
+static void test_weights_tails(void)
+{
+    vkr_gpu *gpu = gt_open(&(vkr_gpu_options){.block_size = 1 << 20});
+    if (!gpu)
+        return;
+    const int64_t big[5] = {1, 1, 1, 768, 512}, mid[5] = {1, 1, 1, 900, 512}, small[5] = {1, 1, 1, 200, 512};
+    vkr_tensor w1, w2, w3;
+    GT_OK(vkr_tensor_alloc(gpu, VKR_MEM_WEIGHTS, VKR_F16, big, &w1));   /* 768 KiB of block 1 */
+    GT_OK(vkr_tensor_alloc(gpu, VKR_MEM_WEIGHTS, VKR_F16, mid, &w2));   /* 900 KiB: block 2 */
+    GT_OK(vkr_tensor_alloc(gpu, VKR_MEM_WEIGHTS, VKR_F16, small, &w3)); /* 200 KiB: block 1's tail */
+    CHECK(w2.block != w1.block, "a tensor larger than the tail opens a block");
+    CHECK(w3.block == w1.block && w3.offset >= w1.offset + 768 * 1024, "small weights fill the older tail");
+    vkr_gpu_mem_stats st;
+    vkr_gpu_memory_stats(gpu, &st);
+    CHECK_EQ_INT(st.device_blocks, 2);
+    vkr_gpu_weights_reset(gpu);
+    gt_close(gpu);
+}
+
 /* Barriers only where needed, and reuse of freed memory is ordered. */
 static void test_barriers(vkr_gpu *gpu)
 {
@@ -343,6 +365,7 @@ int main(void)
     test_barriers(gpu);
     gt_close(gpu);
     test_transfers();
+    test_weights_tails();
     test_contexts();
     return check_summary("test_gpu_runtime");
 }
